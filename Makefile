@@ -1,0 +1,67 @@
+# A thin front for Meson + Ninja (see docs/design.md).  Two commands matter:
+#   make demo    install dependencies, build, run a busybox container
+#   make check   every test: unit, unit under ASan+UBSan, integration
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+PYTEST     ?= /usr/bin/python3 -m pytest
+MESON      ?= meson
+
+.PHONY: all build asan deps demo check check-unit check-asan check-integration check-fuzz \
+        fuzz format format-check bench clean
+
+all: build
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) >/dev/null
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(ASAN_BUILD)/build.ninja:
+	$(MESON) setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
+asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+deps:
+	scripts/install-deps.sh
+
+demo: deps build
+	scripts/demo.sh $(BUILD)/v12n
+
+check-unit: build
+	$(MESON) test -C $(BUILD) --print-errorlogs --suite unit
+
+check-asan: asan
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+	  $(MESON) test -C $(ASAN_BUILD) --print-errorlogs --suite unit
+
+check-fuzz: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	tests/fuzz/run.sh $(FUZZ_BUILD) 10
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false >/dev/null
+
+fuzz: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	tests/fuzz/run.sh $(FUZZ_BUILD) 300
+
+check-integration: build asan
+	V12N=$(CURDIR)/$(BUILD)/v12n V12N_ASAN=$(CURDIR)/$(ASAN_BUILD)/v12n \
+	  $(PYTEST) -p no:cacheprovider tests/integration
+
+check: check-unit check-asan check-fuzz check-integration
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+bench: build
+	bench/oci-run.sh $(BUILD)/v12n
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install every build and test dependency from Debian's archive (idempotent).
+set -eu
+PACKAGES="
+  build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
+  libjansson-dev libseccomp-dev libcap-dev libcmocka-dev
+  python3-pytest busybox-static iproute2 util-linux procps
+  runc crun podman containerd uidmap hyperfine
+"
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+    echo "deps: all installed"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing:$missing (run as root to install)" >&2
+    exit 1
+fi
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,29 @@
+/* The processes the runtime forks to make a container: stage 1 joins and
+ * creates namespaces, then forks the container init, which builds the
+ * rootfs, waits for `start`, and becomes the user's program. */
+#ifndef V12N_CONTAINER_INIT_H
+#define V12N_CONTAINER_INIT_H
+
+#include <stdbool.h>
+
+#include "container/spec.h"
+
+struct init_args {
+    const struct oci_spec *spec;
+    const char *id;
+    int sync_fd;       /* our end of the handshake with the runtime */
+    int fifo_fd;       /* exec.fifo, opened O_RDWR: `start` writes one byte */
+    int console_fd;    /* connected console socket; -1 without a terminal */
+    int ns_fds[OCI_NS_COUNT];
+    bool no_pivot;
+    bool no_new_keyring;
+    int preserve_fds;
+};
+
+/* Runs in the child of fork(); never returns. */
+_Noreturn void init_stage1(struct init_args *a);
+
+/* Reset signal handlers and mask inherited from the runtime. */
+void init_reset_signals(void);
+
+#endif

@@ -1,0 +1,70 @@
+#include "container/selfclone.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+extern char **environ;
+
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+bool selfclone_is_sealed(void)
+{
+    auto_close int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    int seals = fcntl(fd, F_GET_SEALS);
+    return seals >= 0 && (seals & SEALS) == SEALS;
+}
+
+/* Any argument naming such a command counts: a false positive only costs a
+ * re-exec, a false negative would cost the host binary. */
+static bool enters_container(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "create") == 0 || strcmp(argv[i], "run") == 0 ||
+            strcmp(argv[i], "exec") == 0)
+            return true;
+    return false;
+}
+
+static int copy_self(int dst, v12n_error *err)
+{
+    auto_close int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (src < 0)
+        return v12n_fail_errno(err, "open /proc/self/exe");
+    struct stat st;
+    if (fstat(src, &st) < 0)
+        return v12n_fail_errno(err, "stat /proc/self/exe");
+    off_t left = st.st_size;
+    while (left > 0) {
+        ssize_t n = sendfile(dst, src, NULL, (size_t)left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return v12n_fail_errno(err, "copy /proc/self/exe");
+        left -= n;
+    }
+    return 0;
+}
+
+int selfclone_ensure(int argc, char **argv, v12n_error *err)
+{
+    if (!enters_container(argc, argv) || selfclone_is_sealed())
+        return 0;
+    auto_close int fd = memfd_create("v12n", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return v12n_fail_errno(err, "memfd_create");
+    if (copy_self(fd, err) < 0)
+        return -1;
+    if (fcntl(fd, F_ADD_SEALS, SEALS) < 0)
+        return v12n_fail_errno(err, "seal the runtime copy");
+    fexecve(fd, argv, environ);
+    return v12n_fail_errno(err, "re-exec from the sealed runtime copy");
+}
