@@ -28,7 +28,7 @@ deps:
 	scripts/install-deps.sh
 
 demo: deps build
-	scripts/demo.sh $(BUILD)/v12n
+	scripts/demo.sh $(BUILD)/src/v12n
 
 check-unit: build
 	$(MESON) test -C $(BUILD) --print-errorlogs --suite unit
@@ -49,7 +49,7 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 	tests/fuzz/run.sh $(FUZZ_BUILD) 300
 
 check-integration: build asan
-	V12N=$(CURDIR)/$(BUILD)/v12n V12N_ASAN=$(CURDIR)/$(ASAN_BUILD)/v12n \
+	V12N=$(CURDIR)/$(BUILD)/src/v12n V12N_ASAN=$(CURDIR)/$(ASAN_BUILD)/src/v12n \
 	  $(PYTEST) -p no:cacheprovider tests/integration
 
 check: check-unit check-asan check-fuzz check-integration
@@ -61,7 +61,7 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 bench: build
-	bench/oci-run.sh $(BUILD)/v12n
+	bench/oci-run.sh $(BUILD)/src/v12n
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

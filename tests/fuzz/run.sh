@@ -43,6 +43,7 @@ for exe in "${targets[@]}"; do
     echo "fuzz: $name for ${seconds}s"
     log="$build/fuzz/$name.log"
     if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0" \
         "$exe" "${args[@]}" "$corpus" >"$log" 2>&1; then
         grep -E '^stat::number_of_executed_units' "$log" | sed "s/^/fuzz: $name /" || true
     else

@@ -298,7 +298,8 @@ def ct(request, session_dir, runtime_argv, flavor, rootfs_template, spec_templat
             runtime_path)
     yield c
     problems = _cleanup_and_check(c)
-    if problems:
+    expected_to_leak = FLAVOR == "runc" and request.node.get_closest_marker("xfail_runc")
+    if problems and not expected_to_leak:
         pytest.fail("left behind after the test:\n  " + "\n  ".join(problems), pytrace=False)
 
 

@@ -162,10 +162,11 @@ def pid_alive(pid):
 class Runtime:
     """The runtime under test, bound to one --root state directory."""
 
-    def __init__(self, argv, root, flavor):
+    def __init__(self, argv, root, flavor, env=None):
         self.argv = list(argv)
         self.root = root
         self.flavor = flavor  # "runc" or "v12n"
+        self.env = env  # None: inherit ours
 
     @property
     def is_runc(self):
@@ -180,10 +181,12 @@ class Runtime:
         return args
 
     def cmd(self, *args, log=None, log_format=None, **kw):
+        kw.setdefault("env", self.env)
         return run(self.global_args(log, log_format) + list(args), **kw)
 
     def spawn(self, *args, **kw):
         """A runtime command in the background (e.g. a foreground `run`)."""
+        kw.setdefault("env", self.env)
         return spawn(self.global_args() + list(args), **kw)
 
     def ok(self, *args, **kw):
@@ -451,6 +454,44 @@ def read_pty_until(master_fd, needle, timeout=10):
             break
         data += chunk
     return data.decode("utf-8", "replace")
+
+
+def run_on_pty(argv, timeout=DEFAULT_TIMEOUT):
+    """Run argv with a pty as its stdin/stdout/stderr (for clients that want
+    a terminal); returns (rc, everything it wrote)."""
+    import select
+
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.Popen([str(a) for a in argv], stdin=slave, stdout=slave, stderr=slave,
+                                start_new_session=True)
+    finally:
+        os.close(slave)
+    data = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                kill_group(proc)
+                raise CommandTimeout("%r timed out; output so far: %r" % (argv, data))
+            r, _, _ = select.select([master], [], [], min(left, 0.2))
+            if r:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError as e:
+                    if e.errno != errno.EIO:
+                        raise
+                    chunk = b""
+                if not chunk:
+                    break
+                data += chunk
+            elif proc.poll() is not None:
+                break
+        rc = proc.wait(timeout=max(1, deadline - time.monotonic()))
+    finally:
+        os.close(master)
+    return rc, data.decode("utf-8", "replace")
 
 
 def deepcopy(x):

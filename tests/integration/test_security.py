@@ -25,16 +25,9 @@ def _runtime_binary(ct):
 # ------------------------------------------------ CVE-2019-5736 (/proc/self/exe)
 
 
-def test_init_exe_is_not_the_host_runtime_binary(ct):
-    b, _ = ct.created(args=["true"])
-    pid = ct.rt.state(b.id)["pid"]
-    exe = os.stat("/proc/%d/exe" % pid)
-    host = os.stat(_runtime_binary(ct))
-    assert (exe.st_dev, exe.st_ino) != (host.st_dev, host.st_ino), \
-        "the container init runs the host runtime binary itself"
-
-
 def test_init_exe_cannot_be_opened_for_writing(ct):
+    # Same inode as the host binary is fine (runc reaches it through a
+    # detached read-only bind mount); being writable through /proc is not.
     b, _ = ct.created(args=["true"])
     pid = ct.rt.state(b.id)["pid"]
     with pytest.raises(OSError) as e:

@@ -483,6 +483,20 @@ static void device_rules_add_defaults_and_linux_devices(void **state)
     cg_device_state_clear(&st);
     free(rules);
     cgroup_resources_free(res);
+
+    /* A default the spec denies by number stays denied; a wildcard denial
+     * does not take the defaults away. */
+    res = parse_ok("{\"devices\": [{\"allow\": false, \"access\": \"rwm\"},"
+                   " {\"allow\": false, \"type\": \"c\", \"major\": 1, \"minor\": 5},"
+                   " {\"allow\": false, \"type\": \"c\", \"major\": 1, \"access\": \"rwm\"}]}");
+    assert_int_equal(cg_device_rules(res, NULL, 0, &rules, &n, &err), 0);
+    st = emulate(rules, n);
+    assert_false(cg_devices_allowed(&st, 'c', 1, 5, CG_DEV_READ));
+    assert_true(cg_devices_allowed(&st, 'c', 1, 3, CG_DEV_READ | CG_DEV_WRITE));
+    assert_true(cg_devices_allowed(&st, 'c', 1, 9, CG_DEV_READ));
+    cg_device_state_clear(&st);
+    free(rules);
+    cgroup_resources_free(res);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -966,35 +980,47 @@ static int v2_devices_program(const char *root)
     return 0;
 }
 
-static int probe_only_null(void)
+/* 0 when opening path with flags gives what is expected (0 or an errno). */
+static int open_gives(const char *path, int flags, int expected)
 {
-    int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 30;
-    close(fd);
-    fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    int fd = open(path, flags | O_CLOEXEC);
+    int got = fd >= 0 ? 0 : errno;
     if (fd >= 0)
-        return 31;
-    return errno == EPERM ? 0 : 32;
+        close(fd);
+    if (got != expected)
+        fprintf(stderr, "open %s %#x: %s, expected %s\n", path, flags, strerror(got),
+                strerror(expected));
+    return got == expected ? 0 : 1;
 }
 
-/* The program alone, without the runtime's default devices: deny all but
- * /dev/null. */
-static int v2_bpf_program_alone(const char *root)
+/* deny all; allow null; allow random read-only. */
+static int probe_deny_default(void)
+{
+    return open_gives("/dev/null", O_RDWR, 0) | open_gives("/dev/zero", O_RDONLY, EPERM) |
+           open_gives("/dev/random", O_RDONLY, 0) | open_gives("/dev/random", O_RDWR, EPERM) |
+           open_gives("/dev/random", O_WRONLY, EPERM);
+}
+
+/* allow all; deny writing zero; deny full. */
+static int probe_allow_default(void)
+{
+    return open_gives("/dev/null", O_RDWR, 0) | open_gives("/dev/zero", O_RDONLY, 0) |
+           open_gives("/dev/zero", O_RDWR, EPERM) | open_gives("/dev/full", O_RDONLY, EPERM);
+}
+
+/* The program alone, without the runtime's default devices. */
+static int bpf_case(const char *root, const struct cg_device_rule *rules, size_t n_rules,
+                    child_fn probe)
 {
     v12n_error err = {0};
     int release = -1;
-    v2_grandchild = spawn_parked(probe_only_null, &release);
+    v2_grandchild = spawn_parked(probe, &release);
     CHECK(v2_grandchild > 0);
     CHECK_OK(v2_create(root, "bpf", NULL, 0, &v2_cg, &err));
     json_t *j = cgroup_to_json(v2_cg);
     const char *dir = dir_in_state(j, "");
-    struct cg_device_rule rules[] = {
-        {false, 'a', CG_DEV_WILDCARD, CG_DEV_WILDCARD, CG_DEV_ALL},
-        {true, 'c', 1, 3, CG_DEV_ALL},
-    };
     struct cg_device_state st;
-    CHECK_OK(cg_devices_emulate(rules, 2, &st, &err));
+    CHECK_OK(cg_devices_emulate(rules, n_rules, &st, &err));
     struct bpf_insn *insns = NULL;
     size_t n = 0;
     CHECK_OK(cg_bpf_devices_program(&st, &insns, &n, &err));
@@ -1005,14 +1031,30 @@ static int v2_bpf_program_alone(const char *root)
     CHECK_OK(cgroup_enter(v2_cg, v2_grandchild, &err));
     int status = release_and_wait(v2_grandchild, release);
     v2_grandchild = -1;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fprintf(stderr, "null-only probe status %#x\n", status);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CHECK_OK(cgroup_destroy(v2_cg, &err));
     cgroup_free(v2_cg);
     v2_cg = NULL;
     CHECK(!v12n_path_exists(dir));
     json_decref(j);
+    return 0;
+}
+
+static int v2_bpf_program_alone(const char *root)
+{
+    const int64_t W = CG_DEV_WILDCARD;
+    const struct cg_device_rule deny_default[] = {
+        {false, 'a', W, W, CG_DEV_ALL},
+        {true, 'c', 1, 3, CG_DEV_ALL},
+        {true, 'c', 1, 8, CG_DEV_READ},
+    };
+    const struct cg_device_rule allow_default[] = {
+        {false, 'c', 1, 5, CG_DEV_WRITE},
+        {false, 'c', 1, 7, CG_DEV_ALL},
+    };
+    if (bpf_case(root, deny_default, 3, probe_deny_default) < 0 ||
+        bpf_case(root, allow_default, 2, probe_allow_default) < 0)
+        return -1;
     return 0;
 }
 

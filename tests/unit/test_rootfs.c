@@ -786,6 +786,169 @@ static void rshared_root_still_pivots(void **state)
     assert_int_equal(run_child(*state, rshared_child, NULL), 0);
 }
 
+/* ---- a real user namespace ---- */
+
+static int write_proc_self(const char *name, const char *data)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/%s", name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = v12n_write_all(fd, data, strlen(data));
+    close(fd);
+    return r;
+}
+
+/* Runs as pid 1 of new user, mount, pid and ipc namespaces (root mapped
+ * to root only): mknod is refused, host mounts' flags are locked, sysfs
+ * needs a net namespace we do not have. */
+static int userns_container(const struct fixture *f, int slave)
+{
+    v12n_error err = {0};
+    char text[V12N_ERROR_MSG_MAX + 64];
+    struct rootfs_options opts = {.in_user_ns = true, .console_slave_fd = slave};
+
+    /* The host dir is nosuid,nodev (locked here): "suid" cannot be honoured. */
+    struct oci_mount suid[] = {{.destination = "/mnt/suid",
+                                .source = (char *)f->host,
+                                .bind = true,
+                                .flags = MS_BIND,
+                                .clear_flags = MS_NOSUID}};
+    struct oci_spec bad = {.root_path = (char *)f->root, .mounts = suid, .n_mounts = 1};
+    CHECK_FAILS(rootfs_prepare(&bad, &opts, &err), &err, text);
+    char want[V12N_ERROR_MSG_MAX];
+    snprintf(want, sizeof want,
+             "mount %s on /mnt/suid: the source's ro/nosuid/nodev/noexec flags are locked in a "
+             "user namespace and cannot be cleared: Operation not permitted",
+             f->host);
+    CHECK_STR(text, want);
+
+    struct oci_mount mounts[] = {
+        {.destination = "/proc", .type = "proc", .source = "proc"},
+        {.destination = "/dev",
+         .type = "tmpfs",
+         .source = "tmpfs",
+         .flags = MS_NOSUID | MS_STRICTATIME,
+         .data = "mode=755,size=65536k"},
+        {.destination = "/dev/pts",
+         .type = "devpts",
+         .source = "devpts",
+         .flags = MS_NOSUID | MS_NOEXEC,
+         .data = "newinstance,ptmxmode=0666,mode=0620"},
+        {.destination = "/dev/mqueue",
+         .type = "mqueue",
+         .source = "mqueue",
+         .flags = MS_NOSUID | MS_NOEXEC | MS_NODEV},
+        {.destination = "/sys",
+         .type = "sysfs",
+         .source = "sysfs",
+         .flags = MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY},
+        {.destination = "/sys/fs/cgroup",
+         .type = "cgroup",
+         .source = "cgroup",
+         .flags = MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RELATIME | MS_RDONLY},
+        /* Only "ro" asked: the locked nosuid,nodev must be kept by the remount. */
+        {.destination = "/mnt/ro",
+         .source = (char *)f->host,
+         .bind = true,
+         .flags = MS_BIND | MS_REC | MS_RDONLY},
+    };
+    struct oci_spec spec = {
+        .root_path = (char *)f->root,
+        .root_readonly = true,
+        .mounts = mounts,
+        .n_mounts = sizeof mounts / sizeof mounts[0],
+        .masked_paths = masked,
+        .readonly_paths = readonly,
+    };
+    CHECK_OK(rootfs_prepare(&spec, &opts, &err), &err);
+    CHECK_OK(rootfs_pivot(&spec, &opts, &err), &err);
+    CHECK_OK(rootfs_finish(&spec, &err), &err);
+
+    struct stat st, pty;
+    struct statvfs sv;
+    CHECK(getpid() == 1 && access("/proc/1/stat", F_OK) == 0);
+    CHECK(is_chr("/dev/null", 1, 3) && is_mount_point("/dev/null"));
+    CHECK(is_chr("/dev/urandom", 1, 9));
+    CHECK(link_is("/dev/ptmx", "pts/ptmx"));
+    CHECK(fs_is("/dev/mqueue", MQUEUE_MAGIC));
+    CHECK(fstat(slave, &pty) == 0);
+    CHECK(stat("/dev/console", &st) == 0 && st.st_rdev == pty.st_rdev);
+    CHECK(fs_is("/sys", SYSFS_MAGIC));
+    CHECK(statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY));
+    CHECK(statvfs("/sys/fs/cgroup", &sv) == 0 && (sv.f_flag & ST_RDONLY));
+    CHECK(read_text("/mnt/ro/data", text, sizeof text) == 0);
+    CHECK_STR(text, "hostdata");
+    CHECK(statvfs("/mnt/ro", &sv) == 0);
+    CHECK((sv.f_flag & (ST_RDONLY | ST_NOSUID | ST_NODEV)) == (ST_RDONLY | ST_NOSUID | ST_NODEV));
+    CHECK(read_text("/etc/secret", text, sizeof text) == 0);
+    CHECK_STR(text, "");
+    CHECK(creat_fails_with("/rw_dir/x", EROFS));
+    CHECK(creat_fails_with("/newfile", EROFS));
+    return 0;
+}
+
+static int userns_child(const struct fixture *f, void *arg)
+{
+    (void)arg;
+    /* Make the host dir a nosuid,nodev mount: locked once in the user ns. */
+    CHECK(mount(f->host, f->host, NULL, MS_BIND, NULL) == 0);
+    CHECK(mount(NULL, f->host, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL) == 0);
+    int slave = open_pty_slave();
+    CHECK(slave >= 0);
+    CHECK(unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) == 0);
+    CHECK(write_proc_self("setgroups", "deny") == 0);
+    CHECK(write_proc_self("uid_map", "0 0 1") == 0);
+    CHECK(write_proc_self("gid_map", "0 0 1") == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int r = userns_container(f, slave);
+        fflush(NULL);
+        _exit(r);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void real_user_namespace(void **state)
+{
+    assert_int_equal(run_child(*state, userns_child, NULL), 0);
+}
+
+/* ---- a pure cgroup v2 host ---- */
+
+static int cgroup2_child(const struct fixture *f, void *arg)
+{
+    v12n_error err = {0};
+    (void)arg;
+    /* Make this mount namespace look like a v2 host. */
+    CHECK(mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL) == 0);
+    struct oci_mount mounts[] = {
+        {.destination = "/sys/fs/cgroup",
+         .type = "cgroup",
+         .source = "cgroup",
+         .flags = MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RELATIME | MS_RDONLY},
+    };
+    struct oci_spec spec = {.root_path = (char *)f->root, .mounts = mounts, .n_mounts = 1};
+    struct rootfs_options opts = {.console_slave_fd = -1};
+    CHECK_OK(rootfs_prepare(&spec, &opts, &err), &err);
+    CHECK_OK(rootfs_pivot(&spec, &opts, &err), &err);
+    CHECK_OK(rootfs_finish(&spec, &err), &err);
+    CHECK(fs_is("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC));
+    CHECK(access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0);
+    CHECK(creat_fails_with("/sys/fs/cgroup/x", EROFS));
+    return 0;
+}
+
+static void cgroup2_on_a_v2_host(void **state)
+{
+    assert_int_equal(run_child(*state, cgroup2_child, NULL), 0);
+}
+
 /* ---- errors name the mount and the cause ---- */
 
 static int errors_child(const struct fixture *f, void *arg)
@@ -1019,6 +1182,8 @@ int main(void)
         T(errors_name_mount_and_cause),
         T(finish_without_proc),
         T(rshared_root_still_pivots),
+        T(real_user_namespace),
+        T(cgroup2_on_a_v2_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

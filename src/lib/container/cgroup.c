@@ -1,5 +1,6 @@
-/* cgroups for containers: linux.resources parsing, hierarchy layout (v1,
- * hybrid, v2) and the public entry points.  The per-version writers live in
+/* cgroups for containers: the hierarchy layout (v1, hybrid, v2), the
+ * public entry points and the state they persist.  linux.resources parsing
+ * and device rules live in cgroup_resources.c, the per-version writers in
  * cgroup_v1.c and cgroup_v2.c, the v2 device program in cgroup_bpf.c. */
 #include "container/cgroup.h"
 

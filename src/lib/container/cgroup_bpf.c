@@ -203,9 +203,13 @@ static int load_program(const struct bpf_insn *insns, size_t n, v12n_error *err)
     int saved = errno;
     enum { LOG_SIZE = 1 << 20 };
     auto_free char *log = calloc(1, LOG_SIZE);
-    if (log != NULL && prog_load(insns, n, log, LOG_SIZE) < 0 && log[0] != '\0')
-        return v12n_fail(err, saved, "device program: BPF_PROG_LOAD: %s", last_line(log));
-    return v12n_fail(err, saved, "device program: BPF_PROG_LOAD");
+    if (log == NULL)
+        return v12n_fail(err, saved, "device program: BPF_PROG_LOAD");
+    fd = prog_load(insns, n, log, LOG_SIZE);
+    if (fd >= 0)
+        return fd; /* a transient failure */
+    return v12n_fail(err, saved, "device program: BPF_PROG_LOAD%s%s", log[0] ? ": " : "",
+                     last_line(log));
 }
 
 int cg_bpf_devices_attach(const char *dir, const struct cg_device_state *state, v12n_error *err)

@@ -154,8 +154,9 @@ long long cg_now_ms(void); /* CLOCK_MONOTONIC */
 /* Whether a space-separated list ("cpu memory pids") holds word. */
 bool cg_word_in_list(const char *list, const char *word);
 
-/* The complete device rule list: the spec's, then the runtime's defaults,
- * then one allow per linux.devices entry (runc's order). */
+/* The complete device rule list: the spec's, then the runtime's defaults
+ * (but for a device the spec denies by its exact number), then one allow
+ * per linux.devices entry (runc's order). */
 int cg_device_rules(const struct cgroup_resources *res, const struct oci_device *devices,
                     size_t n_devices, struct cg_device_rule **out, size_t *n, v12n_error *err);
 

@@ -444,7 +444,7 @@ bool cg_wants_blkio(const struct cgroup_resources *res)
 /* ------------------------------------------------------------------------ */
 /* Device rules                                                              */
 
-/* What every container may use whatever its spec says (runc's list). */
+/* What every container may use (runc's list), appended after the spec's rules. */
 static const struct cg_device_rule default_device_rules[] = {
     {true, 'c', CG_DEV_WILDCARD, CG_DEV_WILDCARD, CG_DEV_MKNOD},
     {true, 'b', CG_DEV_WILDCARD, CG_DEV_WILDCARD, CG_DEV_MKNOD},
@@ -459,6 +459,22 @@ static const struct cg_device_rule default_device_rules[] = {
     {true, 'c', 5, 1, CG_DEV_ALL},                 /* /dev/console */
 };
 
+/* Whether the spec denies this very device by number (no wildcards).  Such
+ * a rule is the user's explicit word and the spec says rules apply in their
+ * order, so the default allow for that device is left out rather than
+ * appended after it (where runc would let it win). */
+static bool spec_denies_exactly(const struct cgroup_resources *res,
+                                const struct cg_device_rule *def)
+{
+    for (size_t i = 0; res != NULL && i < res->n_devices; i++) {
+        const struct cg_device_rule *r = &res->devices[i];
+        if (!r->allow && r->type == def->type && r->major == def->major && r->minor == def->minor &&
+            r->major != CG_DEV_WILDCARD && r->minor != CG_DEV_WILDCARD)
+            return true;
+    }
+    return false;
+}
+
 int cg_device_rules(const struct cgroup_resources *res, const struct oci_device *devices,
                     size_t n_devices, struct cg_device_rule **out, size_t *n, v12n_error *err)
 {
@@ -470,8 +486,10 @@ int cg_device_rules(const struct cgroup_resources *res, const struct oci_device 
     size_t k = 0;
     for (size_t i = 0; i < n_spec; i++)
         rules[k++] = res->devices[i];
-    for (size_t i = 0; i < n_defaults; i++)
-        rules[k++] = default_device_rules[i];
+    for (size_t i = 0; i < n_defaults; i++) {
+        if (!spec_denies_exactly(res, &default_device_rules[i]))
+            rules[k++] = default_device_rules[i];
+    }
     for (size_t i = 0; i < n_devices; i++) {
         const struct oci_device *d = &devices[i];
         /* FIFOs are not governed by the device cgroup. */

@@ -91,7 +91,7 @@ static int load_cgroup(const struct container_state *st, struct cgroup **cg, v12
 int container_state(const struct runtime_ctx *ctx, const char *id, json_t **out,
                     v12n_error *err)
 {
-    struct container_state st;
+    struct container_state st = {0};
     if (open_container(ctx, id, NULL, &st, err) < 0)
         return -1;
     *out = state_to_json(&st, state_status(ctx->state_root, &st));
@@ -171,7 +171,7 @@ static int signal_init(const struct container_state *st, int sig, v12n_error *er
 int container_kill(const struct runtime_ctx *ctx, const char *id, int sig, bool all,
                    v12n_error *err)
 {
-    struct container_state st;
+    struct container_state st = {0};
     auto_close int lock = -1;
     if (open_container(ctx, id, &lock, &st, err) < 0)
         return -1;
@@ -220,7 +220,7 @@ static void run_poststop(const struct runtime_ctx *ctx, const struct container_s
 
 int container_delete(const struct runtime_ctx *ctx, const char *id, bool force, v12n_error *err)
 {
-    struct container_state st;
+    struct container_state st = {0};
     auto_close int lock = -1;
     if (open_container(ctx, id, &lock, &st, err) < 0)
         return -1;
@@ -261,7 +261,7 @@ static int with_cgroup(const struct runtime_ctx *ctx, const char *id, struct con
 int container_pids(const struct runtime_ctx *ctx, const char *id, pid_t **pids, size_t *n,
                    v12n_error *err)
 {
-    struct container_state st;
+    struct container_state st = {0};
     struct cgroup *cg = NULL;
     int r = with_cgroup(ctx, id, &st, &cg, NULL, err);
     if (r == 0)
@@ -274,7 +274,7 @@ int container_pids(const struct runtime_ctx *ctx, const char *id, pid_t **pids, 
 static int set_frozen(const struct runtime_ctx *ctx, const char *id, bool frozen,
                       v12n_error *err)
 {
-    struct container_state st;
+    struct container_state st = {0};
     struct cgroup *cg = NULL;
     auto_close int lock = -1;
     int r = with_cgroup(ctx, id, &st, &cg, &lock, err);
@@ -312,7 +312,7 @@ int container_update(const struct runtime_ctx *ctx, const char *id, json_t *reso
     struct cgroup_resources *res = NULL;
     if (cgroup_resources_parse(resources, &res, err) < 0)
         return v12n_error_wrap(err, "update %s", id);
-    struct container_state st;
+    struct container_state st = {0};
     struct cgroup *cg = NULL;
     auto_close int lock = -1;
     int r = with_cgroup(ctx, id, &st, &cg, &lock, err);

@@ -365,7 +365,7 @@ int container_start(const struct runtime_ctx *ctx, const char *id, v12n_error *e
     auto_close int lock = state_lock(ctx->state_root, id, err);
     if (lock < 0)
         return -1;
-    struct container_state st;
+    struct container_state st = {0};
     if (state_load(ctx->state_root, id, &st, err) < 0)
         return -1;
     enum container_status status = state_status(ctx->state_root, &st);

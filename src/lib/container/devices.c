@@ -15,6 +15,8 @@
 #include "container/rootfs_internal.h"
 #include "util/cleanup.h"
 
+#define UNIX98_PTY_SLAVE_MAJOR 136
+
 struct dev_node {
     const char *path;
     char type; /* 'c', 'u', 'b', 'p' */
@@ -236,6 +238,29 @@ static int open_console_point(int dev, v12n_error *err)
     return fd;
 }
 
+/* A pty opened before this mount namespace was made lies on a devpts mount
+ * that is not ours (mount(2) says EINVAL): bind our copy of it instead,
+ * found by its number under /dev/pts and checked to be the same device. */
+static int bind_pty_by_number(int slave_fd, const char *target)
+{
+    struct stat pty, here;
+    if (fstat(slave_fd, &pty) < 0)
+        return -1;
+    if (!S_ISCHR(pty.st_mode) || major(pty.st_rdev) != UNIX98_PTY_SLAVE_MAJOR) {
+        errno = EINVAL;
+        return -1;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/dev/pts/%u", minor(pty.st_rdev));
+    if (stat(path, &here) < 0)
+        return -1;
+    if (here.st_rdev != pty.st_rdev || here.st_dev != pty.st_dev) {
+        errno = EINVAL;
+        return -1;
+    }
+    return mount(path, target, NULL, MS_BIND, NULL);
+}
+
 int rootfs_setup_console(struct rootfs_ctx *ctx, int slave_fd, v12n_error *err)
 {
     auto_close int dev = rootfs_mkdir_p_in_root(ctx->root_fd, "/dev", false, err);
@@ -247,7 +272,9 @@ int rootfs_setup_console(struct rootfs_ctx *ctx, int slave_fd, v12n_error *err)
     char src[64];
     snprintf(src, sizeof src, "/proc/self/fd/%d", slave_fd);
     struct target_path tp;
-    if (mount(src, rootfs_target(ctx, point, "/dev/console", &tp), NULL, MS_BIND, NULL) < 0)
+    const char *target = rootfs_target(ctx, point, "/dev/console", &tp);
+    if (mount(src, target, NULL, MS_BIND, NULL) < 0 &&
+        (errno != EINVAL || bind_pty_by_number(slave_fd, target) < 0))
         return v12n_fail_errno(err, "console /dev/console: bind-mount the pty");
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "container/sync.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/json.h"
 
 #define KEYCTL_JOIN_SESSION_KEYRING 1
 
@@ -92,6 +93,20 @@ static int apply_sysctls(const struct oci_spec *spec, v12n_error *err)
     return 0;
 }
 
+/* startContainer hooks see the container as created (runc does too): the
+ * state we were given at GO said "creating". */
+static char *state_as_created(const char *state_json)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(state_json, 0, &jerr);
+    if (j == NULL)
+        return strdup(state_json);
+    json_object_set_new(j, "status", json_string("created"));
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return text ? text : strdup(state_json);
+}
+
 /* Block until `start` writes its byte into exec.fifo. */
 static int wait_for_start(int fifo_fd, v12n_error *err)
 {
@@ -148,6 +163,7 @@ _Noreturn static void container_init(struct init_args *a)
     char *exe = process_find_executable(&a->spec->process, &err);
     if (exe == NULL)
         die(a->sync_fd, &err);
+    auto_free char *created_json = state_as_created(state_json);
     if (sync_send(a->sync_fd, SYNC_READY, 0, &err) < 0)
         _exit(1);
     close(a->sync_fd);
@@ -155,7 +171,7 @@ _Noreturn static void container_init(struct init_args *a)
     /* From here the runtime has gone: failures go to the container's stderr. */
     if (wait_for_start(a->fifo_fd, &err) == 0 &&
         hooks_run(&a->spec->hooks[OCI_HOOK_START_CONTAINER], OCI_HOOK_START_CONTAINER,
-                  state_json, &err) == 0) {
+                  created_json, &err) == 0) {
         init_reset_signals();
         process_exec(&a->spec->process, exe, a->spec->seccomp, a->preserve_fds, &err);
     }

@@ -530,15 +530,14 @@ static int apply_propagation(const struct rootfs_ctx *ctx, const struct mount_re
     return 0;
 }
 
-/* In a user namespace, flags the source mount has (ro, nosuid, nodev,
- * noexec) are locked: a remount that drops them fails with EPERM, so keep
- * them, and refuse a spec that explicitly asks to drop one. */
-static int locked_flags(const struct rootfs_ctx *ctx, const struct mount_req *m, int src_fd,
-                        unsigned long *out, v12n_error *err)
+/* The flags a bind's remount sets: the spec's, plus those of the source
+ * (ro, nosuid, nodev, noexec) the spec does not clear, which a bind shares
+ * and a remount would otherwise drop.  In a user namespace those are
+ * locked (dropping one fails with EPERM), so clearing one is refused with
+ * a clear message.  0 when no remount is needed. */
+static int bind_remount_flags(const struct rootfs_ctx *ctx, const struct mount_req *m, int src_fd,
+                              unsigned long *out, v12n_error *err)
 {
-    *out = 0;
-    if (!ctx->opts->in_user_ns)
-        return 0;
     struct statvfs sv;
     if (fstatvfs(src_fd, &sv) < 0)
         return v12n_fail_errno(err, "mount %s on %s: statvfs of the source", m->name, m->dest);
@@ -547,12 +546,18 @@ static int locked_flags(const struct rootfs_ctx *ctx, const struct mount_req *m,
     have |= (sv.f_flag & ST_NOSUID) ? MS_NOSUID : 0;
     have |= (sv.f_flag & ST_NODEV) ? MS_NODEV : 0;
     have |= (sv.f_flag & ST_NOEXEC) ? MS_NOEXEC : 0;
-    if (m->clear_flags & have)
+    /* A bind ignores every flag but MS_REC: the rest needs the remount. */
+    unsigned long want = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    unsigned long drop = m->clear_flags & have;
+    *out = 0;
+    if (want == 0 && drop == 0)
+        return 0;
+    if (drop != 0 && ctx->opts->in_user_ns)
         return v12n_fail(err, EPERM,
                          "mount %s on %s: the source's ro/nosuid/nodev/noexec flags are locked "
                          "in a user namespace and cannot be cleared",
                          m->name, m->dest);
-    *out = have;
+    *out = MS_BIND | MS_REMOUNT | want | (have & ~drop);
     return 0;
 }
 
@@ -562,6 +567,9 @@ static int mount_bind(const struct rootfs_ctx *ctx, const struct mount_req *m, v
     struct stat st;
     if (src < 0 || fstat(src, &st) < 0)
         return v12n_fail_errno(err, "mount %s on %s: open the source", m->name, m->dest);
+    unsigned long remount;
+    if (bind_remount_flags(ctx, m, src, &remount, err) < 0)
+        return -1;
     auto_close int dst = open_mount_point(ctx, m, !S_ISDIR(st.st_mode), src, err);
     if (dst < 0)
         return -1;
@@ -571,18 +579,11 @@ static int mount_bind(const struct rootfs_ctx *ctx, const struct mount_req *m, v
     if (mount(src_path, rootfs_target(ctx, dst, m->dest, &tp), NULL, MS_BIND | (m->flags & MS_REC),
               NULL) < 0)
         return v12n_fail_errno(err, "mount %s on %s", m->name, m->dest);
-
-    /* A bind ignores every flag but MS_REC: the rest needs a remount. */
-    unsigned long want = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-    if (want != 0) {
-        unsigned long locked;
-        if (locked_flags(ctx, m, src, &locked, err) < 0)
-            return -1;
+    if (remount != 0) {
         auto_close int top = reopen_top(ctx, m, err);
         if (top < 0)
             return -1;
-        if (mount(NULL, rootfs_target(ctx, top, m->dest, &tp), NULL,
-                  MS_BIND | MS_REMOUNT | want | locked, NULL) < 0)
+        if (mount(NULL, rootfs_target(ctx, top, m->dest, &tp), NULL, remount, NULL) < 0)
             return v12n_fail_errno(err, "mount %s on %s: remount with its options", m->name,
                                    m->dest);
     }
