@@ -3,34 +3,75 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
-/* Table output is ps(1)'s, limited to the container's pids, as runc does. */
-static int exec_ps(pid_t *pids, size_t n, int argc, char **argv, int first)
+static bool pid_in(pid_t pid, const pid_t *pids, size_t n)
 {
-    size_t len = 1;
     for (size_t i = 0; i < n; i++)
-        len += 12;
-    char *list = calloc(1, len);
-    for (size_t i = 0; i < n; i++)
-        sprintf(list + strlen(list), "%s%d", i ? "," : "", (int)pids[i]);
-    int nargs = argc - first;
-    char **args = calloc((size_t)nargs + 5, sizeof *args);
-    int k = 0;
-    args[k++] = "ps";
-    for (int i = first; i < argc; i++)
-        args[k++] = argv[i];
-    if (nargs == 0)
-        args[k++] = "-ef";
-    args[k++] = "-p";
-    args[k++] = n > 0 ? list : "0";
-    args[k] = NULL;
-    fflush(stdout);
-    execvp("ps", args);
-    perror("v12n: ps: exec ps");
-    return 1;
+        if (pids[i] == pid)
+            return true;
+    return false;
+}
+
+/* Which whitespace-separated column of ps's header is PID. */
+static int pid_column(const char *header)
+{
+    int col = 0;
+    for (const char *p = header; *p != '\0';) {
+        p += strspn(p, " \t");
+        size_t len = strcspn(p, " \t\n");
+        if (len == 3 && strncmp(p, "PID", 3) == 0)
+            return col;
+        p += len;
+        col++;
+    }
+    return -1;
+}
+
+static pid_t field_as_pid(const char *line, int col)
+{
+    const char *p = line;
+    for (int i = 0; i <= col; i++) {
+        p += strspn(p, " \t");
+        if (i == col)
+            return (pid_t)strtol(p, NULL, 10);
+        p += strcspn(p, " \t");
+    }
+    return -1;
+}
+
+/* Table output is ps(1)'s with the caller's options (default -ef), keeping
+ * the header and the container's processes, as runc does. */
+static int print_ps_table(const pid_t *pids, size_t n, int argc, char **argv, int first)
+{
+    char cmd[4096] = "ps";
+    size_t used = strlen(cmd);
+    if (first >= argc)
+        used += (size_t)snprintf(cmd + used, sizeof cmd - used, " -ef");
+    for (int i = first; i < argc && used < sizeof cmd; i++) {
+        if (strspn(argv[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-=,") !=
+            strlen(argv[i]))
+            return cli_usage_error("ps", "unsupported ps option \"%s\"", argv[i]);
+        used += (size_t)snprintf(cmd + used, sizeof cmd - used, " %s", argv[i]);
+    }
+    FILE *ps = popen(cmd, "r");
+    if (ps == NULL)
+        return cli_usage_error("ps", "cannot run ps(1)");
+    char line[8192];
+    int col = -1;
+    while (fgets(line, sizeof line, ps) != NULL) {
+        if (col < 0) {
+            if ((col = pid_column(line)) < 0) {
+                pclose(ps);
+                return cli_usage_error("ps", "ps(1) output has no PID column");
+            }
+            fputs(line, stdout);
+        } else if (pid_in(field_as_pid(line, col), pids, n)) {
+            fputs(line, stdout);
+        }
+    }
+    return pclose(ps) == 0 ? 0 : 1;
 }
 
 int cli_oci_ps(const struct runtime_ctx *ctx, int argc, char **argv)
@@ -60,7 +101,7 @@ int cli_oci_ps(const struct runtime_ctx *ctx, int argc, char **argv)
         r = cli_print_json(arr, false);
         json_decref(arr);
     } else if (strcmp(format, "table") == 0) {
-        r = exec_ps(pids, n, argc, argv, optind + 1);
+        r = print_ps_table(pids, n, argc, argv, optind + 1);
     } else {
         r = cli_usage_error("ps", "--format: \"%s\" is neither table nor json", format);
     }
