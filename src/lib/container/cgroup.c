@@ -850,7 +850,8 @@ static int remove_leaf(const struct cgroup_dir *d, long long deadline, v12n_erro
                              DESTROY_TIMEOUT_MS / 1000);
         pid_t *pids = NULL;
         size_t n = 0;
-        if (cg_read_procs(d->path, &pids, &n, err) == 0) {
+        v12n_error ignored = {0};
+        if (cg_read_procs(d->path, &pids, &n, &ignored) == 0) {
             for (size_t i = 0; i < n; i++)
                 kill(pids[i], SIGKILL);
             free(pids);
