@@ -37,11 +37,25 @@ def _select_runtime():
         argv = [path]
         missing = None if os.access(path, os.X_OK) else "V12N_TEST_RUNTIME=%s is not executable" % path
     else:
-        v12n = os.path.abspath(os.environ.get("V12N") or os.path.join(REPO, "build", "v12n"))
+        v12n = os.environ.get("V12N")
+        if not v12n:
+            # meson puts the executable under build/src/; a top-level
+            # build/v12n may exist too
+            candidates = [os.path.join(REPO, "build", "v12n"), os.path.join(REPO, "build", "src", "v12n")]
+            v12n = next((c for c in candidates if os.access(c, os.X_OK)), candidates[0])
+        elif not os.access(v12n, os.X_OK):
+            # the Makefile's $(BUILD)/v12n while meson builds $(BUILD)/src/v12n
+            alt = os.path.join(os.path.dirname(v12n), "src", os.path.basename(v12n))
+            if os.access(alt, os.X_OK):
+                v12n = alt
+        v12n = os.path.abspath(v12n)
         link = os.path.join(os.path.dirname(v12n), "v12n-runc")
         argv = [link] if os.access(link, os.X_OK) else [v12n, "oci"]
         flavor = "v12n"
         missing = None if os.access(argv[0], os.X_OK) else "no runtime binary at %s (build first)" % argv[0]
+        if missing and os.environ.get("V12N"):
+            # asked for explicitly: a missing binary is an error, not a skip
+            raise SystemExit("v12n integration tests: V12N=%s: %s" % (os.environ["V12N"], missing))
     flavor = os.environ.get("V12N_TEST_FLAVOR", flavor)
     return argv, flavor, missing
 

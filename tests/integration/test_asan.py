@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-import helpers
 from helpers import Runtime
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:")
@@ -18,6 +17,9 @@ def _asan_argv():
     if not path:
         return None
     path = os.path.abspath(path)
+    if not os.access(path, os.X_OK):
+        # the Makefile's $(ASAN_BUILD)/v12n while meson builds $(ASAN_BUILD)/src/v12n
+        path = os.path.join(os.path.dirname(path), "src", os.path.basename(path))
     link = os.path.join(os.path.dirname(path), "v12n-runc")
     if os.access(link, os.X_OK):
         return [link]

@@ -2,7 +2,6 @@
 non-zero, and leaves nothing behind (the ct fixture checks mounts and
 cgroups; these tests check `list`)."""
 
-import json
 import os
 import shutil
 import signal
@@ -192,3 +191,52 @@ def test_runtime_killed_during_create_can_be_cleaned(ct):
     assert ct.rt.list_ids() == []
     helpers.wait_for(lambda: helpers.cgroup_dirs_of(b.id) == [], timeout=5,
                      what="cgroup of the half-made container to go")
+
+
+# ------------------------------------------------ v12n's wording of errors
+# The project's rule: one line, "v12n: ...", naming the object and the cause.
+
+
+def _one_line(r):
+    lines = [line for line in r.err.splitlines() if line.strip()]
+    assert len(lines) == 1, r
+    return lines[0]
+
+
+@pytest.mark.v12n_only
+def test_error_names_the_config_file(ct):
+    b = ct.make_bundle(args=["true"])
+    with open(b.config_path, "w") as f:
+        f.write("{oops")
+    line = _one_line(ct.rt.fail("create", "--bundle", b.path, b.id))
+    assert line.startswith("v12n:"), line
+    assert "config.json" in line, line
+
+
+@pytest.mark.v12n_only
+def test_error_names_the_missing_rootfs(ct):
+    b = ct.make_bundle(args=["true"])
+    shutil.rmtree(b.rootfs)
+    line = _one_line(ct.rt.fail("create", "--bundle", b.path, b.id))
+    assert "rootfs" in line, line
+
+
+@pytest.mark.v12n_only
+def test_error_names_the_unknown_signal(ct):
+    b, _ = ct.started(args=["sleep", "1000"])
+    line = _one_line(ct.rt.fail("kill", b.id, "SIGNOPE"))
+    assert "SIGNOPE" in line, line
+
+
+@pytest.mark.v12n_only
+def test_error_names_the_duplicate_id(ct):
+    b, _ = ct.created(args=["sleep", "1000"])
+    b2 = ct.make_bundle(args=["true"], cid=b.id)
+    line = _one_line(ct.rt.fail("create", "--bundle", b2.path, b.id))
+    assert b.id in line and "exists" in line, line
+
+
+@pytest.mark.v12n_only
+def test_error_names_the_unknown_container(ct):
+    line = _one_line(ct.rt.fail("state", "no-such-id"))
+    assert "no-such-id" in line, line

@@ -56,7 +56,10 @@ def _host_dir(cid):
 
 
 def test_container_lands_in_v2_hierarchy(v2):
-    b, r = v2.started(args=["sh", "-c", "cat /proc/self/cgroup; echo ready; exec sleep 1000"])
+    def no_cgroupns(c):
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "cgroup"]
+
+    b, r = v2.started(no_cgroupns, args=["sh", "-c", "cat /proc/self/cgroup; echo ready; exec sleep 1000"])
     helpers.wait_for(lambda: "ready" in r.out, what="container ready")
     pid = v2.rt.state(b.id)["pid"]
     # inside: the process sees a single unified hierarchy line

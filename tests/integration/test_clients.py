@@ -10,7 +10,6 @@ import signal
 import subprocess
 import tarfile
 import tempfile
-import time
 
 import pytest
 
@@ -186,12 +185,15 @@ def test_podman_detached_stop(podman):
                     + ULIMITS + [IMAGE, "sleep", "1000"], timeout=120)
     assert r.rc == 0, r
     cid = r.out.strip()
-    ex = helpers.run(argv + ["exec", cid, "sh", "-c", "echo in-exec"], timeout=60)
-    assert ex.rc == 0 and ex.out == "in-exec\n", ex
-    st = helpers.run(argv + ["stop", "-t", "1", cid], timeout=60)
-    assert st.rc == 0, st
-    rm = helpers.run(argv + ["rm", cid], timeout=60)
-    assert rm.rc == 0, rm
+    try:
+        ex = helpers.run(argv + ["exec", cid, "sh", "-c", "echo in-exec"], timeout=60)
+        assert ex.rc == 0 and ex.out == "in-exec\n", ex
+        st = helpers.run(argv + ["stop", "-t", "1", cid], timeout=60)
+        assert st.rc == 0, st
+        rm = helpers.run(argv + ["rm", cid], timeout=60)
+        assert rm.rc == 0, rm
+    finally:
+        helpers.run(argv + ["rm", "-f", cid], timeout=60)
 
 
 # -------------------------------------------------------------- containerd

@@ -1,16 +1,10 @@
 """config.json fields, each checked from inside the container."""
 
-import json
 import os
-import stat
 
 import pytest
 
 import helpers
-
-
-def ns_types(c):
-    return [n["type"] for n in c["linux"]["namespaces"]]
 
 
 def add_ns(c, ns_type, path=None):
@@ -34,17 +28,18 @@ def out_ok(r):
 
 
 def test_pid_namespace_init_is_pid_1(ct):
-    assert out_ok(ct.sh("echo $$")) == "1\n"
+    assert out_ok(ct.sh("echo $$", lambda c: add_ns(c, "pid"))) == "1\n"
 
 
 def test_pid_namespace_sees_only_container_processes(ct):
     # a glob forks nothing: the shell alone is in the new pid namespace
-    out = out_ok(ct.sh("set -- /proc/[0-9]*; echo $@"))
+    out = out_ok(ct.sh("set -- /proc/[0-9]*; echo $@", lambda c: add_ns(c, "pid")))
     assert out == "/proc/1\n"
 
 
 def test_uts_namespace_hostname(ct):
     def cfg(c):
+        add_ns(c, "uts")
         c["hostname"] = "v12n-box"
 
     assert out_ok(ct.sh("hostname", cfg)) == "v12n-box\n"
@@ -54,6 +49,7 @@ def test_uts_namespace_hostname(ct):
 @pytest.mark.xfail_runc(reason="runc 1.1 ignores domainname (support came in 1.2)")
 def test_domainname(ct):
     def cfg(c):
+        add_ns(c, "uts")
         c["hostname"] = "box"
         c["domainname"] = "v12n.example"
 
@@ -61,7 +57,7 @@ def test_domainname(ct):
 
 
 def test_ipc_namespace_is_new(ct):
-    out = out_ok(ct.sh("readlink /proc/self/ns/ipc"))
+    out = out_ok(ct.sh("readlink /proc/self/ns/ipc", lambda c: add_ns(c, "ipc")))
     assert out.strip() != os.readlink("/proc/self/ns/ipc")
 
 
@@ -71,12 +67,12 @@ def test_without_ipc_namespace_shares_host_ipc(ct):
 
 
 def test_network_namespace_has_only_lo(ct):
-    out = out_ok(ct.sh("tail -n +3 /proc/net/dev | cut -d: -f1"))
+    out = out_ok(ct.sh("tail -n +3 /proc/net/dev | cut -d: -f1", lambda c: add_ns(c, "network")))
     assert out.split() == ["lo"]
 
 
 def test_mount_namespace_is_new(ct):
-    out = out_ok(ct.sh("readlink /proc/self/ns/mnt"))
+    out = out_ok(ct.sh("readlink /proc/self/ns/mnt", lambda c: add_ns(c, "mount")))
     assert out.strip() != os.readlink("/proc/self/ns/mnt")
 
 
@@ -89,7 +85,7 @@ def test_cgroup_namespace_root(ct):
 
 
 def test_without_cgroup_namespace_path_is_visible(ct):
-    b = ct.make_bundle(args=["cat", "/proc/self/cgroup"])
+    b = ct.make_bundle(lambda c: drop_ns(c, "cgroup"), ["cat", "/proc/self/cgroup"])
     out = out_ok(ct.rt.run(b))
     assert "/%s/%s" % (helpers.CGROUP_PARENT, b.id) in out
 
@@ -631,6 +627,23 @@ def test_seccomp_errno(ct):
     assert "Disk quota exceeded" in r.err, r
     assert "rc=1" in r.out and "touched" in r.out, r
     assert out_ok(ct.sh("grep Seccomp: /proc/self/status", cfg)).split() == ["Seccomp:", "2"]
+
+
+def test_seccomp_without_no_new_privileges(ct):
+    """Engines (podman) set noNewPrivileges false: the filter must then be
+    loaded while the runtime still has CAP_SYS_ADMIN, and still apply to a
+    process without it."""
+    def cfg(c):
+        c["process"]["noNewPrivileges"] = False
+        c["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": SECCOMP_ARCHES,
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 122}],
+        }
+
+    r = ct.sh("grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; mkdir /tmp/blocked", cfg)
+    assert r.out.split() == ["NoNewPrivs:", "0", "Seccomp:", "2"], r
+    assert "Disk quota exceeded" in r.err, r
 
 
 def test_seccomp_errno_defaults_to_eperm(ct):

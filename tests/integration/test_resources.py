@@ -1,7 +1,6 @@
 """linux.resources: the limits are set in the container's cgroup and hold."""
 
 import json
-import os
 
 import pytest
 

@@ -327,7 +327,10 @@ int container_create(const struct runtime_ctx *ctx, const struct create_opts *op
     return 0;
 }
 
-/* Write the byte the init waits for; ENXIO means no reader: it died. */
+/* Write the byte the init waits for (ENXIO: no reader, the init died), then
+ * wait until the init's end of the fifo closes: it is close-on-exec, so that
+ * happens when the user's program replaced the init (or the init exited).
+ * Only then may poststart hooks run. */
 static int release_init(const struct runtime_ctx *ctx, const char *id, v12n_error *err)
 {
     char fifo[PATH_MAX];
@@ -343,6 +346,12 @@ static int release_init(const struct runtime_ctx *ctx, const char *id, v12n_erro
         return v12n_fail_errno(err, "write %s", fifo);
     if (unlink(fifo) < 0)
         return v12n_fail_errno(err, "unlink %s", fifo);
+    /* events = 0: only POLLERR (no reader left) ends the wait. */
+    struct pollfd pfd = {.fd = fd, .events = 0};
+    while (poll(&pfd, 1, -1) < 0) {
+        if (errno != EINTR)
+            return v12n_fail_errno(err, "wait for the container's program to start");
+    }
     return 0;
 }
 

@@ -117,7 +117,7 @@ static int wait_for_start(int fifo_fd, v12n_error *err)
     while (n < 0 && errno == EINTR);
     if (n != 1)
         return v12n_fail_errno(err, "wait for start on exec.fifo");
-    close(fifo_fd);
+    /* fifo_fd stays open until execve closes it: `start` waits for that. */
     return 0;
 }
 

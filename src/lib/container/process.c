@@ -120,10 +120,16 @@ static int enter_cwd(const char *cwd, v12n_error *err)
     return 0;
 }
 
+/* Without no_new_privs the kernel only lets a privileged process install a
+ * filter, so it goes in while we are still root (the profile must then allow
+ * what follows: setuid, capset, execve), as runc does; with no_new_privs it
+ * goes in last, so it constrains as little of the runtime as possible. */
 int process_exec(const struct oci_process *p, const char *exe_path,
                  const struct seccomp_profile *seccomp, int preserve_fds, v12n_error *err)
 {
     if (enter_cwd(p->cwd, err) < 0)
+        return -1;
+    if (seccomp != NULL && !p->no_new_privileges && seccomp_profile_load(seccomp, err) < 0)
         return -1;
     if (p->caps != NULL) {
         if (caps_apply_bounding(p->caps, err) < 0 || caps_prepare_for_setuid(err) < 0)
@@ -140,7 +146,7 @@ int process_exec(const struct oci_process *p, const char *exe_path,
     /* Nothing of the runtime's may reach the program (CVE-2024-21626). */
     if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         return v12n_fail_errno(err, "close_range");
-    if (seccomp != NULL && seccomp_profile_load(seccomp, err) < 0)
+    if (seccomp != NULL && p->no_new_privileges && seccomp_profile_load(seccomp, err) < 0)
         return -1;
     char *empty_env[] = {NULL};
     execve(exe_path, p->args, p->env ? p->env : empty_env);

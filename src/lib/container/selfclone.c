@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,7 +23,27 @@ bool selfclone_is_sealed(void)
     if (fd < 0)
         return false;
     int seals = fcntl(fd, F_GET_SEALS);
-    return seals >= 0 && (seals & SEALS) == SEALS;
+    if (seals >= 0 && (seals & SEALS) == SEALS)
+        return true;
+    /* A binary on a read-only mount (ours, or the host's) cannot be reopened
+     * for writing either. */
+    struct statvfs vfs;
+    return fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0;
+}
+
+/* The cheap way: a private, detached, read-only bind mount of our own binary
+ * (no copy), executed through its fd; reopening /proc/<pid>/exe for writing
+ * then fails with EROFS.  Needs open_tree/mount_setattr (Linux 5.12). */
+static void exec_from_ro_bind(char **argv)
+{
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe",
+                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0)
+        return;
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV};
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0)
+        syscall(SYS_execveat, tree, "", argv, environ, AT_EMPTY_PATH);
+    close(tree);
 }
 
 /* Any argument naming such a command counts: a false positive only costs a
@@ -58,6 +81,8 @@ int selfclone_ensure(int argc, char **argv, v12n_error *err)
 {
     if (!enters_container(argc, argv) || selfclone_is_sealed())
         return 0;
+    exec_from_ro_bind(argv);
+    /* Fallback: a sealed memfd copy. */
     auto_close int fd = memfd_create("v12n", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return v12n_fail_errno(err, "memfd_create");
