@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct oci_spec *spec = NULL;
     v12n_error err = {0};
-    if (oci_spec_parse(j, "/bundle", &spec, &err) == 0)
+    if (oci_spec_parse(j, "/bundle", NULL, &spec, &err) == 0)
         oci_spec_free(spec);
     json_decref(j);
     return 0;

@@ -425,7 +425,7 @@ static double cached_parse_ms(const char *text)
     return ms;
 }
 
-static void large_allow_list_is_fast(void **state)
+static void large_allow_list_filters(void **state)
 {
     (void)state;
     json_t *profile = allow_list_profile(300, "getcwd");
@@ -466,10 +466,8 @@ static void large_allow_list_is_fast(void **state)
            "parse from cache %.3f ms\n",
            parse_ms, load_ms, hit_ms);
     free(profile_text);
-    assert_true(hit_ms < parse_ms / 4);
-    /* The runtime's budget is 10 ms for a whole container run; this is a
-     * loose guard (sanitizer builds are several times slower). */
-    assert_true(parse_ms + load_ms < 100.0);
+    /* Timings are printed for information only: speed is judged in bench/,
+     * never by a timed assertion in a test. */
     seccomp_profile_free(p);
 }
 
@@ -534,7 +532,7 @@ int main(void)
         cmocka_unit_test(kill_process_sends_sigsys),
         cmocka_unit_test(default_errno_with_allow_list),
         cmocka_unit_test(filter_flags_are_accepted_by_the_kernel),
-        cmocka_unit_test(large_allow_list_is_fast),
+        cmocka_unit_test(large_allow_list_filters),
         cmocka_unit_test(cache_reuses_compiled_filters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,7 +23,7 @@ static struct oci_spec *parse_ok(const char *text)
     assert_non_null(j);
     struct oci_spec *s = NULL;
     v12n_error err = {0};
-    int r = oci_spec_parse(j, "/bundle", &s, &err);
+    int r = oci_spec_parse(j, "/bundle", NULL, &s, &err);
     if (r < 0)
         fail_msg("unexpected error: %s", err.msg);
     json_decref(j);
@@ -37,7 +37,7 @@ static void expect_error(const char *text, const char *needle)
     assert_non_null(j);
     struct oci_spec *s = NULL;
     v12n_error err = {0};
-    assert_int_equal(oci_spec_parse(j, "/bundle", &s, &err), -1);
+    assert_int_equal(oci_spec_parse(j, "/bundle", NULL, &s, &err), -1);
     assert_null(s);
     if (strstr(err.msg, needle) == NULL)
         fail_msg("error \"%s\" does not mention \"%s\"", err.msg, needle);
@@ -50,7 +50,7 @@ static void default_spec_parses(void **state)
     json_t *def = oci_spec_default(false);
     struct oci_spec *s = NULL;
     v12n_error err = {0};
-    assert_int_equal(oci_spec_parse(def, "/b", &s, &err), 0);
+    assert_int_equal(oci_spec_parse(def, "/b", NULL, &s, &err), 0);
     assert_string_equal(s->root_path, "/b/rootfs");
     assert_true(s->root_readonly);
     assert_true(s->has_process);
@@ -76,7 +76,7 @@ static void rootless_default_has_user_namespace(void **state)
     json_t *def = oci_spec_default(true);
     struct oci_spec *s = NULL;
     v12n_error err = {0};
-    assert_int_equal(oci_spec_parse(def, "/b", &s, &err), 0);
+    assert_int_equal(oci_spec_parse(def, "/b", NULL, &s, &err), 0);
     assert_true(s->namespaces[OCI_NS_USER].wanted);
     assert_false(s->namespaces[OCI_NS_NETWORK].wanted);
     assert_int_equal(s->n_uid_mappings, 1);
@@ -209,10 +209,10 @@ static void load_reports_invalid_json_with_position(void **state)
     fclose(f);
     struct oci_spec *s = NULL;
     v12n_error err = {0};
-    assert_int_equal(oci_spec_load(dir, &s, &err), -1);
+    assert_int_equal(oci_spec_load(dir, NULL, &s, &err), -1);
     assert_non_null(strstr(err.msg, "invalid JSON at line 3"));
     unlink(path);
-    assert_int_equal(oci_spec_load(dir, &s, &err), -1);
+    assert_int_equal(oci_spec_load(dir, NULL, &s, &err), -1);
     assert_int_equal(err.errnum, ENOENT);
     rmdir(dir);
 }

@@ -19,6 +19,9 @@ int container_load_config(const struct runtime_ctx *ctx, const char *id, const c
 /* The runtime-spec state as compact JSON text (for hooks). */
 char *container_state_text(const struct container_state *st, enum container_status status);
 
+/* <state root>/.seccomp-cache: compiled filters, reused across containers. */
+const char *container_seccomp_cache(const struct runtime_ctx *ctx, char *buf, size_t len);
+
 void container_warn(const struct runtime_ctx *ctx, const v12n_error *err);
 
 void container_forward_signals(pid_t pid);

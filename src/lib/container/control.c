@@ -28,6 +28,12 @@ void container_warn(const struct runtime_ctx *ctx, const v12n_error *err)
         ctx->warn(err);
 }
 
+const char *container_seccomp_cache(const struct runtime_ctx *ctx, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s/.seccomp-cache", ctx->state_root);
+    return (n > 0 && (size_t)n < len) ? buf : NULL;
+}
+
 bool container_id_valid(const char *id)
 {
     size_t n = strlen(id);
@@ -48,7 +54,9 @@ int container_load_config(const struct runtime_ctx *ctx, const char *id, const c
     auto_json json_t *json = v12n_json_load(path, err);
     if (json == NULL)
         return -1;
-    return oci_spec_parse(json, bundle, spec, err);
+    char cache[PATH_MAX];
+    return oci_spec_parse(json, bundle, container_seccomp_cache(ctx, cache, sizeof cache), spec,
+                          err);
 }
 
 int container_process_template(const struct runtime_ctx *ctx, const char *id, json_t **out,

@@ -290,13 +290,14 @@ int container_create_spec(const struct runtime_ctx *ctx, const struct create_opt
     return r;
 }
 
-static int load_bundle(const struct create_opts *opts, char *bundle, struct oci_spec **spec,
-                       v12n_error *err)
+static int load_bundle(const struct runtime_ctx *ctx, const struct create_opts *opts,
+                       char *bundle, struct oci_spec **spec, v12n_error *err)
 {
     const char *given = opts->bundle ? opts->bundle : ".";
     if (realpath(given, bundle) == NULL)
         return v12n_fail_errno(err, "bundle %s", given);
-    return oci_spec_load(bundle, spec, err);
+    char cache[PATH_MAX];
+    return oci_spec_load(bundle, container_seccomp_cache(ctx, cache, sizeof cache), spec, err);
 }
 
 static int check_ctx(const struct runtime_ctx *ctx, const char *id, v12n_error *err)
@@ -317,7 +318,7 @@ int container_create(const struct runtime_ctx *ctx, const struct create_opts *op
         return -1;
     char bundle[PATH_MAX];
     struct oci_spec *spec = NULL;
-    if (load_bundle(opts, bundle, &spec, err) < 0)
+    if (load_bundle(ctx, opts, bundle, &spec, err) < 0)
         return v12n_error_wrap(err, "container %s", opts->id);
     pid_t pid;
     int r = container_create_spec(ctx, opts, spec, bundle, &pid, NULL, err);
@@ -427,7 +428,7 @@ int container_run(const struct runtime_ctx *ctx, const struct create_opts *opts,
         return -1;
     char bundle[PATH_MAX];
     struct oci_spec *spec = NULL;
-    if (load_bundle(opts, bundle, &spec, err) < 0)
+    if (load_bundle(ctx, opts, bundle, &spec, err) < 0)
         return v12n_error_wrap(err, "container %s", opts->id);
     struct create_opts o = *opts;
     o.run_foreground = !opts->detach;

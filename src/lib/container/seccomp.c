@@ -492,6 +492,8 @@ int seccomp_profile_parse_cached(json_t *seccomp, const char *cache_dir,
                                  struct seccomp_profile **out, v12n_error *err)
 {
     *out = NULL;
+    if (cache_dir == NULL)
+        return seccomp_profile_parse(seccomp, out, err);
     char *json auto_free = json_dumps(seccomp, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
     if (json == NULL)
         return seccomp_profile_parse(seccomp, out, err);

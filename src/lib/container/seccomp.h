@@ -1,5 +1,6 @@
-/* linux.seccomp through libseccomp: loaded by the container process as the
- * very last step before execve. */
+/* linux.seccomp through libseccomp, compiled when the config is parsed and
+ * loaded by the container process just before execve (or, without
+ * no_new_privs, while it is still privileged: see process.c). */
 #ifndef V12N_CONTAINER_SECCOMP_H
 #define V12N_CONTAINER_SECCOMP_H
 

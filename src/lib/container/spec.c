@@ -622,7 +622,8 @@ static int parse_time_offsets(json_t *linux_obj, struct oci_spec *s, v12n_error 
     return 0;
 }
 
-static int parse_linux_security(json_t *linux_obj, struct oci_spec *s, v12n_error *err)
+static int parse_linux_security(json_t *linux_obj, struct oci_spec *s, const char *seccomp_cache,
+                                v12n_error *err)
 {
     json_t *seccomp, *resources, *masked, *ro;
     const char *propagation = NULL;
@@ -642,7 +643,7 @@ static int parse_linux_security(json_t *linux_obj, struct oci_spec *s, v12n_erro
         propagation_from_name(propagation, &s->rootfs_propagation) < 0)
         return v12n_fail(err, 0, "linux.rootfsPropagation: unknown propagation \"%s\"",
                          propagation);
-    if (seccomp != NULL && seccomp_profile_parse(seccomp, &s->seccomp, err) < 0)
+    if (seccomp != NULL && seccomp_profile_parse_cached(seccomp, seccomp_cache, &s->seccomp, err) < 0)
         return -1;
     if (resources != NULL) {
         s->resources_json = resources;
@@ -652,7 +653,8 @@ static int parse_linux_security(json_t *linux_obj, struct oci_spec *s, v12n_erro
     return 0;
 }
 
-static int parse_linux(json_t *root, struct oci_spec *s, v12n_error *err)
+static int parse_linux(json_t *root, struct oci_spec *s, const char *seccomp_cache,
+                       v12n_error *err)
 {
     json_t *linux_obj;
     if (v12n_json_get_object(root, "linux", &linux_obj, "config", err) < 0)
@@ -665,7 +667,8 @@ static int parse_linux(json_t *root, struct oci_spec *s, v12n_error *err)
         parse_id_mappings(linux_obj, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err) <
             0 ||
         parse_devices(linux_obj, s, err) < 0 || parse_sysctls(linux_obj, s, err) < 0 ||
-        parse_time_offsets(linux_obj, s, err) < 0 || parse_linux_security(linux_obj, s, err) < 0)
+        parse_time_offsets(linux_obj, s, err) < 0 ||
+        parse_linux_security(linux_obj, s, seccomp_cache, err) < 0)
         return -1;
     if (s->namespaces[OCI_NS_USER].wanted && s->namespaces[OCI_NS_USER].path == NULL &&
         (s->n_uid_mappings == 0 || s->n_gid_mappings == 0))
@@ -712,7 +715,8 @@ static int parse_version(json_t *root, struct oci_spec *s, v12n_error *err)
     return 0;
 }
 
-int oci_spec_parse(json_t *json, const char *bundle, struct oci_spec **out, v12n_error *err)
+int oci_spec_parse(json_t *json, const char *bundle, const char *seccomp_cache,
+                   struct oci_spec **out, v12n_error *err)
 {
     if (!json_is_object(json))
         return v12n_fail(err, 0, "config: expected a JSON object");
@@ -743,7 +747,7 @@ int oci_spec_parse(json_t *json, const char *bundle, struct oci_spec **out, v12n
     if (r == 0)
         s->annotations = annotations;
     if (r == 0)
-        r = parse_linux(json, s, err);
+        r = parse_linux(json, s, seccomp_cache, err);
     if (r == 0 && s->hostname != NULL && !s->namespaces[OCI_NS_UTS].wanted)
         r = v12n_fail(err, 0, "hostname: setting it needs a new uts namespace");
     if (r < 0) {
@@ -754,7 +758,8 @@ int oci_spec_parse(json_t *json, const char *bundle, struct oci_spec **out, v12n
     return 0;
 }
 
-int oci_spec_load(const char *bundle, struct oci_spec **out, v12n_error *err)
+int oci_spec_load(const char *bundle, const char *seccomp_cache, struct oci_spec **out,
+                  v12n_error *err)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/config.json", bundle) >= (int)sizeof path)
@@ -762,7 +767,7 @@ int oci_spec_load(const char *bundle, struct oci_spec **out, v12n_error *err)
     auto_json json_t *json = v12n_json_load(path, err);
     if (json == NULL)
         return -1;
-    if (oci_spec_parse(json, bundle, out, err) < 0)
+    if (oci_spec_parse(json, bundle, seccomp_cache, out, err) < 0)
         return v12n_error_wrap(err, "%s", path);
     return 0;
 }

@@ -145,11 +145,15 @@ struct oci_spec {
     } time_offsets;
 };
 
-/* Parse bundle/config.json. Relative root.path is resolved against bundle. */
-int oci_spec_load(const char *bundle, struct oci_spec **out, v12n_error *err);
+/* Parse bundle/config.json. Relative root.path is resolved against bundle.
+ * seccomp_cache: a root-only directory where compiled seccomp filters are
+ * kept for reuse (see seccomp.h), or NULL. */
+int oci_spec_load(const char *bundle, const char *seccomp_cache, struct oci_spec **out,
+                  v12n_error *err);
 
 /* Parse from an in-memory JSON object (takes a reference). */
-int oci_spec_parse(json_t *json, const char *bundle, struct oci_spec **out, v12n_error *err);
+int oci_spec_parse(json_t *json, const char *bundle, const char *seccomp_cache,
+                   struct oci_spec **out, v12n_error *err);
 
 /* Parse a standalone "process" object (for `exec --process`). */
 int oci_process_parse(json_t *obj, struct oci_process *out, v12n_error *err);
