@@ -53,7 +53,8 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 # behaviour in the runtime fails the command under test), then against the
 # normal build, whose pytest summary closes `make check`.
 check-integration: check-integration-asan
-	V12N=$(CURDIR)/$(BUILD)/src/v12n $(PYTEST) tests/integration
+	V12N=$(CURDIR)/$(BUILD)/src/v12n V12N_ASAN=$(CURDIR)/$(ASAN_BUILD)/src/v12n \
+	  $(PYTEST) tests/integration
 
 check-integration-asan: build asan
 	V12N=$(CURDIR)/$(ASAN_BUILD)/src/v12n ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
