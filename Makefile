@@ -60,7 +60,7 @@ check-integration-asan: build asan
 	V12N=$(CURDIR)/$(ASAN_BUILD)/src/v12n ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(PYTEST) -q tests/integration -m "not client"
 
-check: check-unit check-asan check-fuzz check-integration
+check: format-check check-unit check-asan check-fuzz check-integration
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

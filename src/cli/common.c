@@ -112,4 +112,3 @@ const char *cli_only_id(const char *command, int argc, char **argv)
     }
     return cli_one_id(command, argc, argv, optind);
 }
-

@@ -6,11 +6,17 @@
 
 #include "cli.h"
 
-enum { OPT_PID_FILE = 256, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_PRESERVE, OPT_KEEP,
-       OPT_NO_SUBREAPER };
+enum {
+    OPT_PID_FILE = 256,
+    OPT_CONSOLE,
+    OPT_NO_PIVOT,
+    OPT_NO_KEYRING,
+    OPT_PRESERVE,
+    OPT_KEEP,
+    OPT_NO_SUBREAPER
+};
 
-static int parse_create_flags(const char *command, int argc, char **argv,
-                              struct create_opts *o)
+static int parse_create_flags(const char *command, int argc, char **argv, struct create_opts *o)
 {
     static const struct option opts[] = {
         {"bundle", required_argument, NULL, 'b'},

@@ -8,8 +8,16 @@
 #include "cli.h"
 #include "util/json.h"
 
-enum { OPT_CONSOLE = 256, OPT_PID_FILE, OPT_PRESERVE, OPT_NNP, OPT_LABEL, OPT_APPARMOR,
-       OPT_CGROUP, OPT_IGNORE_PAUSED };
+enum {
+    OPT_CONSOLE = 256,
+    OPT_PID_FILE,
+    OPT_PRESERVE,
+    OPT_NNP,
+    OPT_LABEL,
+    OPT_APPARMOR,
+    OPT_CGROUP,
+    OPT_IGNORE_PAUSED
+};
 
 struct exec_flags {
     struct exec_opts opts;
@@ -17,9 +25,9 @@ struct exec_flags {
     const char *cwd;
     const char *user;
     bool tty, no_new_privs;
-    json_t *env;   /* strings to add */
-    json_t *caps;  /* capability names to add */
-    json_t *gids;  /* additional gids */
+    json_t *env;  /* strings to add */
+    json_t *caps; /* capability names to add */
+    json_t *gids; /* additional gids */
 };
 
 static int parse_user(const char *s, json_t *process)

@@ -13,8 +13,8 @@ enum { OPT_RESOURCES = 256, OPT_MEMORY, OPT_PIDS, OPT_CPU_SHARES, OPT_CPU_QUOTA,
 static json_t *load_resources(const char *path, v12n_error *err)
 {
     json_error_t jerr;
-    json_t *j = strcmp(path, "-") == 0 ? json_loadf(stdin, 0, &jerr)
-                                       : json_load_file(path, 0, &jerr);
+    json_t *j =
+        strcmp(path, "-") == 0 ? json_loadf(stdin, 0, &jerr) : json_load_file(path, 0, &jerr);
     if (j == NULL)
         v12n_fail(err, 0, "update: --resources %s: %s", path, jerr.text);
     return j;
@@ -37,12 +37,13 @@ static int set_number(json_t *res, const char *group, const char *key, const cha
 
 int cli_oci_update(const struct runtime_ctx *ctx, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"resources", required_argument, NULL, 'r'}, {"memory", required_argument, NULL, OPT_MEMORY},
-        {"pids-limit", required_argument, NULL, OPT_PIDS},
-        {"cpu-share", required_argument, NULL, OPT_CPU_SHARES},
-        {"cpu-quota", required_argument, NULL, OPT_CPU_QUOTA},
-        {"cpu-period", required_argument, NULL, OPT_CPU_PERIOD}, {0}};
+    static const struct option opts[] = {{"resources", required_argument, NULL, 'r'},
+                                         {"memory", required_argument, NULL, OPT_MEMORY},
+                                         {"pids-limit", required_argument, NULL, OPT_PIDS},
+                                         {"cpu-share", required_argument, NULL, OPT_CPU_SHARES},
+                                         {"cpu-quota", required_argument, NULL, OPT_CPU_QUOTA},
+                                         {"cpu-period", required_argument, NULL, OPT_CPU_PERIOD},
+                                         {0}};
     v12n_error err = {0};
     auto_json json_t *res = json_object();
     json_t *from_file = NULL;

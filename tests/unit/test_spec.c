@@ -84,17 +84,17 @@ static void rootless_default_has_user_namespace(void **state)
     json_decref(def);
 }
 
-#define MINIMAL_HEAD "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"/r\"},"
+#define MINIMAL_HEAD    "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"/r\"},"
 #define MINIMAL_PROCESS "\"process\":{\"args\":[\"true\"],\"cwd\":\"/\"}"
 
 static void mount_options_split_into_flags_and_data(void **state)
 {
     (void)state;
-    struct oci_spec *s = parse_ok(
-        MINIMAL_HEAD MINIMAL_PROCESS
-        ",\"mounts\":[{\"destination\":\"/t\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
-        "\"options\":[\"nosuid\",\"ro\",\"rw\",\"mode=1777\",\"size=64k\",\"rslave\"]},"
-        "{\"destination\":\"/b\",\"source\":\"data\",\"options\":[\"rbind\",\"ro\"]}]}");
+    struct oci_spec *s =
+        parse_ok(MINIMAL_HEAD MINIMAL_PROCESS
+                 ",\"mounts\":[{\"destination\":\"/t\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+                 "\"options\":[\"nosuid\",\"ro\",\"rw\",\"mode=1777\",\"size=64k\",\"rslave\"]},"
+                 "{\"destination\":\"/b\",\"source\":\"data\",\"options\":[\"rbind\",\"ro\"]}]}");
     struct oci_mount *t = &s->mounts[0];
     assert_true(t->flags & MS_NOSUID);
     assert_false(t->flags & MS_RDONLY); /* rw came last */
@@ -115,7 +115,8 @@ static void namespaces_hooks_and_devices(void **state)
 {
     (void)state;
     struct oci_spec *s = parse_ok(
-        MINIMAL_HEAD MINIMAL_PROCESS ",\"hostname\":\"h\","
+        MINIMAL_HEAD MINIMAL_PROCESS
+        ",\"hostname\":\"h\","
         "\"hooks\":{\"prestart\":[{\"path\":\"/bin/a\",\"args\":[\"a\",\"1\"],\"timeout\":3}],"
         "\"poststop\":[{\"path\":\"/bin/b\"}]},"
         "\"linux\":{\"namespaces\":[{\"type\":\"uts\"},{\"type\":\"mount\"},"

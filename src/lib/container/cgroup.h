@@ -13,9 +13,9 @@
 struct oci_device;
 
 enum cgroup_mode {
-    CGROUP_MODE_V1,      /* only v1 controllers */
-    CGROUP_MODE_HYBRID,  /* v1 controllers plus a cgroup2 at <root>/unified */
-    CGROUP_MODE_V2,      /* pure unified hierarchy */
+    CGROUP_MODE_V1,     /* only v1 controllers */
+    CGROUP_MODE_HYBRID, /* v1 controllers plus a cgroup2 at <root>/unified */
+    CGROUP_MODE_V2,     /* pure unified hierarchy */
 };
 
 enum cgroup_manager {
@@ -38,13 +38,13 @@ const char *cgroup_mode_name(enum cgroup_mode mode);
 struct cgroup;
 
 struct cgroup_create_args {
-    const char *root;          /* mount root, "/sys/fs/cgroup" unless testing */
-    const char *cgroups_path;  /* linux.cgroupsPath, may be NULL */
-    const char *id;            /* container id: default path is /v12n/<id> */
-    const struct cgroup_resources *resources;   /* may be NULL */
-    const struct oci_device *devices;           /* linux.devices: allowed too */
+    const char *root;                         /* mount root, "/sys/fs/cgroup" unless testing */
+    const char *cgroups_path;                 /* linux.cgroupsPath, may be NULL */
+    const char *id;                           /* container id: default path is /v12n/<id> */
+    const struct cgroup_resources *resources; /* may be NULL */
+    const struct oci_device *devices;         /* linux.devices: allowed too */
     size_t n_devices;
-    pid_t pid;                 /* the container init, moved in */
+    pid_t pid; /* the container init, moved in */
 };
 
 int cgroup_create(const struct cgroup_create_args *args, struct cgroup **out, v12n_error *err);

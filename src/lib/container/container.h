@@ -13,10 +13,10 @@
 
 /* Global flags every runtime command shares. */
 struct runtime_ctx {
-    const char *state_root;         /* --root, default /run/v12n */
-    const char *cgroup_root;        /* /sys/fs/cgroup (tests move it) */
+    const char *state_root;  /* --root, default /run/v12n */
+    const char *cgroup_root; /* /sys/fs/cgroup (tests move it) */
     enum cgroup_manager cgroup_manager;
-    bool systemd_cgroup;            /* refused with a clear error */
+    bool systemd_cgroup; /* refused with a clear error */
     bool debug;
     /* Non-fatal problems (a failing poststart hook); may be NULL. */
     void (*warn)(const v12n_error *err);
@@ -26,16 +26,16 @@ struct runtime_ctx {
 
 struct create_opts {
     const char *id;
-    const char *bundle;          /* default: current directory */
-    const char *pid_file;        /* may be NULL */
-    const char *console_socket;  /* may be NULL */
+    const char *bundle;         /* default: current directory */
+    const char *pid_file;       /* may be NULL */
+    const char *console_socket; /* may be NULL */
     bool no_pivot;
     bool no_new_keyring;
-    int preserve_fds;            /* fds 3..3+n-1 pass into the container */
+    int preserve_fds; /* fds 3..3+n-1 pass into the container */
     /* run only: */
     bool detach;
-    bool keep;                   /* run --keep: do not delete on exit */
-    bool run_foreground;         /* set by container_run */
+    bool keep;           /* run --keep: do not delete on exit */
+    bool run_foreground; /* set by container_run */
 };
 
 /* `create`: the container exists, its init waits for `start`. */
@@ -47,21 +47,19 @@ int container_start(const struct runtime_ctx *ctx, const char *id, v12n_error *e
 
 /* `run`: create + start; unless detached, wait and return the exit status
  * in *exit_code (128+signal for a killed process), then delete. */
-int container_run(const struct runtime_ctx *ctx, const struct create_opts *opts,
-                  int *exit_code, v12n_error *err);
+int container_run(const struct runtime_ctx *ctx, const struct create_opts *opts, int *exit_code,
+                  v12n_error *err);
 
 /* `state`: the runtime-spec state object (ociVersion, id, status, pid,
  * bundle, annotations) plus runc's rootfs, created, owner. */
-int container_state(const struct runtime_ctx *ctx, const char *id, json_t **out,
-                    v12n_error *err);
+int container_state(const struct runtime_ctx *ctx, const char *id, json_t **out, v12n_error *err);
 
 /* `kill`: signal the init, or every process with all. */
 int container_kill(const struct runtime_ctx *ctx, const char *id, int sig, bool all,
                    v12n_error *err);
 
 /* `delete`: a stopped container (or any with force: killed first). */
-int container_delete(const struct runtime_ctx *ctx, const char *id, bool force,
-                     v12n_error *err);
+int container_delete(const struct runtime_ctx *ctx, const char *id, bool force, v12n_error *err);
 
 /* `list`: an array of state objects. */
 int container_list(const struct runtime_ctx *ctx, json_t **out, v12n_error *err);
@@ -79,8 +77,8 @@ int container_update(const struct runtime_ctx *ctx, const char *id, json_t *reso
 
 struct exec_opts {
     const char *id;
-    json_t *process;             /* a runtime-spec process object (built by the CLI
-                                    from --process FILE or from args and flags) */
+    json_t *process; /* a runtime-spec process object (built by the CLI
+                        from --process FILE or from args and flags) */
     const char *pid_file;
     const char *console_socket;
     bool detach;

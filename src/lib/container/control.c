@@ -96,8 +96,7 @@ static int load_cgroup(const struct container_state *st, struct cgroup **cg, v12
     return cgroup_from_json(st->cgroup, cg, err);
 }
 
-int container_state(const struct runtime_ctx *ctx, const char *id, json_t **out,
-                    v12n_error *err)
+int container_state(const struct runtime_ctx *ctx, const char *id, json_t **out, v12n_error *err)
 {
     struct container_state st = {0};
     if (open_container(ctx, id, NULL, &st, err) < 0)
@@ -171,8 +170,7 @@ static int signal_init(const struct container_state *st, int sig, v12n_error *er
     if (pidfd < 0 || proc_start_time(st->pid, NULL) != st->start_time)
         return v12n_fail(err, ESRCH, "container %s: init process %d", st->id, (int)st->pid);
     if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
-        return v12n_fail_errno(err, "container %s: signal %d to pid %d", st->id, sig,
-                               (int)st->pid);
+        return v12n_fail_errno(err, "container %s: signal %d to pid %d", st->id, sig, (int)st->pid);
     return 0;
 }
 
@@ -279,8 +277,7 @@ int container_pids(const struct runtime_ctx *ctx, const char *id, pid_t **pids, 
     return r;
 }
 
-static int set_frozen(const struct runtime_ctx *ctx, const char *id, bool frozen,
-                      v12n_error *err)
+static int set_frozen(const struct runtime_ctx *ctx, const char *id, bool frozen, v12n_error *err)
 {
     struct container_state st = {0};
     struct cgroup *cg = NULL;
@@ -344,32 +341,34 @@ static json_t *string_array(const char *const *names)
 
 json_t *container_features(void)
 {
-    static const char *const hooks[] = {"prestart",  "createRuntime", "createContainer",
-                                        "startContainer", "poststart", "poststop", NULL};
+    static const char *const hooks[] = {
+        "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+        NULL};
     static const char *const mount_options[] = {
-        "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "mand",
-        "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime",
-        "nosuid", "private", "rbind", "relatime", "remount", "ro", "rprivate", "rshared",
-        "rslave", "runbindable", "rw", "shared", "slave", "strictatime", "suid", "sync",
-        "unbindable", NULL};
-    static const char *const namespaces[] = {"cgroup", "ipc",  "mount", "network",
-                                             "pid",    "user", "uts",   "time", NULL};
+        "async",      "atime",         "bind",    "defaults", "dev",         "diratime", "dirsync",
+        "exec",       "mand",          "noatime", "nodev",    "nodiratime",  "noexec",   "nomand",
+        "norelatime", "nostrictatime", "nosuid",  "private",  "rbind",       "relatime", "remount",
+        "ro",         "rprivate",      "rshared", "rslave",   "runbindable", "rw",       "shared",
+        "slave",      "strictatime",   "suid",    "sync",     "unbindable",  NULL};
+    static const char *const namespaces[] = {"cgroup", "ipc", "mount", "network", "pid",
+                                             "user",   "uts", "time",  NULL};
     static const char *const actions[] = {
-        "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP", NULL};
+        "SCMP_ACT_ALLOW",        "SCMP_ACT_ERRNO",       "SCMP_ACT_KILL",
+        "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG",
+        "SCMP_ACT_TRACE",        "SCMP_ACT_TRAP",        NULL};
     static const char *const operators[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
                                             "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
                                             "SCMP_CMP_NE", NULL};
-    static const char *const archs[] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
+    static const char *const archs[] = {"SCMP_ARCH_X86_64",  "SCMP_ARCH_X86", "SCMP_ARCH_X32",
                                         "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", NULL};
-    json_t *seccomp = json_pack("{s:b, s:o, s:o, s:o}", "enabled", 1, "actions",
-                                string_array(actions), "operators", string_array(operators),
-                                "archs", string_array(archs));
-    json_t *linux_obj = json_pack(
-        "{s:o, s:o, s:{s:b, s:b, s:b, s:b}, s:o, s:{s:b}, s:{s:b}, s:{s:b}}", "namespaces",
-        string_array(namespaces), "capabilities", caps_known_names(), "cgroup", "v1", 1, "v2", 1,
-        "systemd", 0, "systemdUser", 0, "seccomp", seccomp, "apparmor", "enabled", 0, "selinux",
-        "enabled", 0, "intelRdt", "enabled", 0);
+    json_t *seccomp =
+        json_pack("{s:b, s:o, s:o, s:o}", "enabled", 1, "actions", string_array(actions),
+                  "operators", string_array(operators), "archs", string_array(archs));
+    json_t *linux_obj =
+        json_pack("{s:o, s:o, s:{s:b, s:b, s:b, s:b}, s:o, s:{s:b}, s:{s:b}, s:{s:b}}",
+                  "namespaces", string_array(namespaces), "capabilities", caps_known_names(),
+                  "cgroup", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0, "seccomp", seccomp,
+                  "apparmor", "enabled", 0, "selinux", "enabled", 0, "intelRdt", "enabled", 0);
     return json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:s}}", "ociVersionMin", "1.0.0",
                      "ociVersionMax", "1.2.0", "hooks", string_array(hooks), "mountOptions",
                      string_array(mount_options), "linux", linux_obj, "annotations",

@@ -35,8 +35,8 @@ struct creation {
     struct cgroup *cg;
     int sync_fd;
     int fifo_fd;
-    int console_fd;      /* the end passed to the init */
-    int own_console_fd;  /* run -t without --console-socket: our end */
+    int console_fd;     /* the end passed to the init */
+    int own_console_fd; /* run -t without --console-socket: our end */
     pid_t stage1;
     bool dir_created;
 };
@@ -185,8 +185,8 @@ static int run_runtime_hooks(struct creation *c, v12n_error *err)
     if (sync_expect(c->sync_fd, SYNC_HOOKS, NULL, "container init", err) < 0)
         return -1;
     if (hooks_run(&c->spec->hooks[OCI_HOOK_PRESTART], OCI_HOOK_PRESTART, state, err) < 0 ||
-        hooks_run(&c->spec->hooks[OCI_HOOK_CREATE_RUNTIME], OCI_HOOK_CREATE_RUNTIME, state,
-                  err) < 0)
+        hooks_run(&c->spec->hooks[OCI_HOOK_CREATE_RUNTIME], OCI_HOOK_CREATE_RUNTIME, state, err) <
+            0)
         return -1;
     if (sync_send(c->sync_fd, SYNC_HOOKS_DONE, 0, err) < 0)
         return -1;
@@ -290,8 +290,8 @@ int container_create_spec(const struct runtime_ctx *ctx, const struct create_opt
     return r;
 }
 
-static int load_bundle(const struct runtime_ctx *ctx, const struct create_opts *opts,
-                       char *bundle, struct oci_spec **spec, v12n_error *err)
+static int load_bundle(const struct runtime_ctx *ctx, const struct create_opts *opts, char *bundle,
+                       struct oci_spec **spec, v12n_error *err)
 {
     const char *given = opts->bundle ? opts->bundle : ".";
     if (realpath(given, bundle) == NULL)
@@ -311,8 +311,7 @@ static int check_ctx(const struct runtime_ctx *ctx, const char *id, v12n_error *
     return 0;
 }
 
-int container_create(const struct runtime_ctx *ctx, const struct create_opts *opts,
-                     v12n_error *err)
+int container_create(const struct runtime_ctx *ctx, const struct create_opts *opts, v12n_error *err)
 {
     if (check_ctx(ctx, opts->id, err) < 0)
         return -1;

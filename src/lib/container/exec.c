@@ -26,11 +26,11 @@
 struct exec_job {
     const struct exec_opts *opts;
     struct oci_process process;
-    struct oci_spec *spec;   /* the container's config: seccomp */
+    struct oci_spec *spec; /* the container's config: seccomp */
     int ns_fds[OCI_NS_COUNT];
-    int sync_fd;             /* runtime end */
-    int console_fd;          /* passed to the process */
-    int own_console_fd;      /* foreground exec -t: our end */
+    int sync_fd;        /* runtime end */
+    int console_fd;     /* passed to the process */
+    int own_console_fd; /* foreground exec -t: our end */
     pid_t stage1;
     pid_t pid;
 };

@@ -170,8 +170,8 @@ _Noreturn static void container_init(struct init_args *a)
 
     /* From here the runtime has gone: failures go to the container's stderr. */
     if (wait_for_start(a->fifo_fd, &err) == 0 &&
-        hooks_run(&a->spec->hooks[OCI_HOOK_START_CONTAINER], OCI_HOOK_START_CONTAINER,
-                  created_json, &err) == 0) {
+        hooks_run(&a->spec->hooks[OCI_HOOK_START_CONTAINER], OCI_HOOK_START_CONTAINER, created_json,
+                  &err) == 0) {
         init_reset_signals();
         process_exec(&a->spec->process, exe, a->spec->seccomp, a->preserve_fds, &err);
     }
@@ -187,7 +187,8 @@ _Noreturn void init_stage1(struct init_args *a)
 {
     v12n_error err = {0};
     const struct oci_spec *spec = a->spec;
-    bool new_user = spec->namespaces[OCI_NS_USER].wanted && spec->namespaces[OCI_NS_USER].path == NULL;
+    bool new_user =
+        spec->namespaces[OCI_NS_USER].wanted && spec->namespaces[OCI_NS_USER].path == NULL;
     if (ns_join(a->ns_fds, &err) < 0)
         die(a->sync_fd, &err);
     if (new_user && enter_user_ns(a, &err) < 0)

@@ -11,9 +11,9 @@
 struct init_args {
     const struct oci_spec *spec;
     const char *id;
-    int sync_fd;       /* our end of the handshake with the runtime */
-    int fifo_fd;       /* exec.fifo, opened O_RDWR: `start` writes one byte */
-    int console_fd;    /* connected console socket; -1 without a terminal */
+    int sync_fd;    /* our end of the handshake with the runtime */
+    int fifo_fd;    /* exec.fifo, opened O_RDWR: `start` writes one byte */
+    int console_fd; /* connected console socket; -1 without a terminal */
     int ns_fds[OCI_NS_COUNT];
     bool no_pivot;
     bool no_new_keyring;

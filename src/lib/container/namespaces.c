@@ -13,7 +13,7 @@
 
 /* The order setns must follow. */
 static const enum oci_ns_type join_order[OCI_NS_COUNT] = {
-    OCI_NS_USER, OCI_NS_IPC,  OCI_NS_UTS,  OCI_NS_NETWORK,
+    OCI_NS_USER, OCI_NS_IPC,    OCI_NS_UTS,  OCI_NS_NETWORK,
     OCI_NS_PID,  OCI_NS_CGROUP, OCI_NS_TIME, OCI_NS_MOUNT,
 };
 
@@ -137,11 +137,10 @@ int ns_write_time_offsets(const struct oci_spec *spec, v12n_error *err)
     if (!spec->time_offsets.set)
         return 0;
     char buf[256];
-    int n = snprintf(buf, sizeof buf, "monotonic %lld %lld\nboottime %lld %lld\n",
-                     (long long)spec->time_offsets.mono_secs,
-                     (long long)spec->time_offsets.mono_nanosecs,
-                     (long long)spec->time_offsets.boot_secs,
-                     (long long)spec->time_offsets.boot_nanosecs);
+    int n = snprintf(
+        buf, sizeof buf, "monotonic %lld %lld\nboottime %lld %lld\n",
+        (long long)spec->time_offsets.mono_secs, (long long)spec->time_offsets.mono_nanosecs,
+        (long long)spec->time_offsets.boot_secs, (long long)spec->time_offsets.boot_nanosecs);
     /* The kernel takes one line per write. */
     char *second = strchr(buf, '\n') + 1;
     if (v12n_write_file("/proc/self/timens_offsets", buf, (size_t)(second - buf), err) < 0 ||

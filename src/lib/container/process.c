@@ -32,9 +32,9 @@ int process_apply_limits(const struct oci_process *p, v12n_error *err)
             struct rlimit cur;
             if (saved == EPERM && getrlimit(r->resource, &cur) == 0)
                 return v12n_fail(err, saved,
-                                 "setrlimit %s %llu/%llu: the host's hard limit is %llu",
-                                 r->name, (unsigned long long)r->soft,
-                                 (unsigned long long)r->hard, (unsigned long long)cur.rlim_max);
+                                 "setrlimit %s %llu/%llu: the host's hard limit is %llu", r->name,
+                                 (unsigned long long)r->soft, (unsigned long long)r->hard,
+                                 (unsigned long long)cur.rlim_max);
             return v12n_fail(err, saved, "setrlimit %s %llu/%llu", r->name,
                              (unsigned long long)r->soft, (unsigned long long)r->hard);
         }

@@ -12,20 +12,18 @@
 #include "util/error.h"
 
 struct rootfs_options {
-    bool in_user_ns;       /* devices are bind-mounted from the host, not mknod'ed */
-    bool no_pivot;         /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
-    int console_slave_fd;  /* >= 0: bind onto /dev/console */
+    bool in_user_ns;      /* devices are bind-mounted from the host, not mknod'ed */
+    bool no_pivot;        /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+    int console_slave_fd; /* >= 0: bind onto /dev/console */
 };
 
 /* Before pivot: make the rootfs a mount point, apply rootfsPropagation
  * (rslave by default, as runc), mount every spec mount in order, populate /dev
  * (default devices, linux.devices, /dev/fd etc. symlinks, ptmx), console. */
-int rootfs_prepare(const struct oci_spec *spec, const struct rootfs_options *opts,
-                   v12n_error *err);
+int rootfs_prepare(const struct oci_spec *spec, const struct rootfs_options *opts, v12n_error *err);
 
 /* pivot_root into spec->root_path (or move+chroot with no_pivot). */
-int rootfs_pivot(const struct oci_spec *spec, const struct rootfs_options *opts,
-                 v12n_error *err);
+int rootfs_pivot(const struct oci_spec *spec, const struct rootfs_options *opts, v12n_error *err);
 
 /* After pivot: maskedPaths, readonlyPaths, root.readonly, then the final
  * propagation of "/". */

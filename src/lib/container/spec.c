@@ -76,8 +76,7 @@ const char *oci_hook_kind_name(enum oci_hook_kind k)
 
 /* ---- small parsing helpers ---- */
 
-static int get_strv(json_t *obj, const char *key, char ***out, const char *where,
-                    v12n_error *err)
+static int get_strv(json_t *obj, const char *key, char ***out, const char *where, v12n_error *err)
 {
     json_t *arr;
     if (v12n_json_get_array(obj, key, &arr, where, err) < 0)
@@ -106,14 +105,22 @@ static const struct {
     const char *name;
     int resource;
 } rlimit_table[] = {
-    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 static int parse_rlimits(json_t *arr, struct oci_process *p, v12n_error *err)
@@ -180,8 +187,7 @@ static int parse_process_user(json_t *obj, struct oci_process *p, v12n_error *er
         return v12n_fail(err, ENOMEM, "process.user.additionalGids");
     for (size_t i = 0; i < n; i++) {
         json_t *g = json_array_get(gids, i);
-        if (!json_is_integer(g) || json_integer_value(g) < 0 ||
-            json_integer_value(g) > UINT32_MAX)
+        if (!json_is_integer(g) || json_integer_value(g) < 0 || json_integer_value(g) > UINT32_MAX)
             return v12n_fail(err, 0, "process.user.additionalGids[%zu]: expected a gid", i);
         p->additional_gids[p->n_additional_gids++] = (uint32_t)json_integer_value(g);
     }
@@ -214,7 +220,8 @@ int oci_process_parse(json_t *obj, struct oci_process *p, v12n_error *err)
     json_t *caps, *rlimits;
     int64_t oom = 0;
     if (v12n_json_get_bool(obj, "terminal", &p->terminal, "process", err) < 0 ||
-        parse_console_size(obj, p, err) < 0 || get_strv(obj, "args", &p->args, "process", err) < 0 ||
+        parse_console_size(obj, p, err) < 0 ||
+        get_strv(obj, "args", &p->args, "process", err) < 0 ||
         get_strv(obj, "env", &p->env, "process", err) < 0 ||
         get_dup_string(obj, "cwd", &p->cwd, "process", err) < 0 ||
         parse_process_user(obj, p, err) < 0 ||
@@ -302,14 +309,10 @@ static const struct {
     const char *name;
     unsigned long flags;
 } propagation_table[] = {
-    {"shared", MS_SHARED},
-    {"rshared", MS_SHARED | MS_REC},
-    {"slave", MS_SLAVE},
-    {"rslave", MS_SLAVE | MS_REC},
-    {"private", MS_PRIVATE},
-    {"rprivate", MS_PRIVATE | MS_REC},
-    {"unbindable", MS_UNBINDABLE},
-    {"runbindable", MS_UNBINDABLE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
 static int propagation_from_name(const char *name, unsigned long *out)
@@ -342,8 +345,8 @@ static int classify_mount_option(struct oci_mount *m, const char *opt)
     for (size_t i = 0; i < sizeof mount_flag_table / sizeof mount_flag_table[0]; i++) {
         if (strcmp(mount_flag_table[i].name, opt) == 0) {
             m->flags = (m->flags & ~mount_flag_table[i].clear) | mount_flag_table[i].set;
-            m->clear_flags = (m->clear_flags & ~mount_flag_table[i].set) |
-                             mount_flag_table[i].clear;
+            m->clear_flags =
+                (m->clear_flags & ~mount_flag_table[i].set) | mount_flag_table[i].clear;
             if (mount_flag_table[i].set & MS_BIND)
                 m->bind = true;
             return 0;
@@ -610,11 +613,11 @@ static int parse_time_offsets(json_t *linux_obj, struct oci_spec *s, v12n_error 
         return -1;
     s->time_offsets.set = true;
     uint32_t mono_ns = 0, boot_ns = 0;
-    if (v12n_json_get_int64(mono, "secs", &s->time_offsets.mono_secs,
-                            "linux.timeOffsets.monotonic", err) < 0 ||
+    if (v12n_json_get_int64(mono, "secs", &s->time_offsets.mono_secs, "linux.timeOffsets.monotonic",
+                            err) < 0 ||
         v12n_json_get_uint32(mono, "nanosecs", &mono_ns, "linux.timeOffsets.monotonic", err) < 0 ||
-        v12n_json_get_int64(boot, "secs", &s->time_offsets.boot_secs,
-                            "linux.timeOffsets.boottime", err) < 0 ||
+        v12n_json_get_int64(boot, "secs", &s->time_offsets.boot_secs, "linux.timeOffsets.boottime",
+                            err) < 0 ||
         v12n_json_get_uint32(boot, "nanosecs", &boot_ns, "linux.timeOffsets.boottime", err) < 0)
         return -1;
     s->time_offsets.mono_nanosecs = mono_ns;
@@ -643,7 +646,8 @@ static int parse_linux_security(json_t *linux_obj, struct oci_spec *s, const cha
         propagation_from_name(propagation, &s->rootfs_propagation) < 0)
         return v12n_fail(err, 0, "linux.rootfsPropagation: unknown propagation \"%s\"",
                          propagation);
-    if (seccomp != NULL && seccomp_profile_parse_cached(seccomp, seccomp_cache, &s->seccomp, err) < 0)
+    if (seccomp != NULL &&
+        seccomp_profile_parse_cached(seccomp, seccomp_cache, &s->seccomp, err) < 0)
         return -1;
     if (resources != NULL) {
         s->resources_json = resources;
@@ -653,8 +657,7 @@ static int parse_linux_security(json_t *linux_obj, struct oci_spec *s, const cha
     return 0;
 }
 
-static int parse_linux(json_t *root, struct oci_spec *s, const char *seccomp_cache,
-                       v12n_error *err)
+static int parse_linux(json_t *root, struct oci_spec *s, const char *seccomp_cache, v12n_error *err)
 {
     json_t *linux_obj;
     if (v12n_json_get_object(root, "linux", &linux_obj, "config", err) < 0)

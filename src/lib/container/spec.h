@@ -27,8 +27,8 @@ enum oci_ns_type {
 };
 
 struct oci_namespace {
-    bool wanted;  /* listed in linux.namespaces */
-    char *path;   /* join this one instead of creating (NULL: new) */
+    bool wanted; /* listed in linux.namespaces */
+    char *path;  /* join this one instead of creating (NULL: new) */
 };
 
 struct oci_id_mapping {
@@ -37,38 +37,38 @@ struct oci_id_mapping {
 
 struct oci_mount {
     char *destination;
-    char *type;    /* may be NULL (bind) */
-    char *source;  /* may be NULL */
-    char **options;  /* raw option strings, NULL-terminated */
+    char *type;     /* may be NULL (bind) */
+    char *source;   /* may be NULL */
+    char **options; /* raw option strings, NULL-terminated */
     /* Derived from options: */
-    unsigned long flags;         /* MS_* set by options */
-    unsigned long clear_flags;   /* MS_* cleared by "rw", "suid", ... */
-    unsigned long propagation;   /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (|MS_REC) */
-    bool bind;                   /* bind or rbind */
-    char *data;                  /* remaining options for the filesystem, comma-joined */
+    unsigned long flags;       /* MS_* set by options */
+    unsigned long clear_flags; /* MS_* cleared by "rw", "suid", ... */
+    unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (|MS_REC) */
+    bool bind;                 /* bind or rbind */
+    char *data;                /* remaining options for the filesystem, comma-joined */
 };
 
 struct oci_device {
-    char type;      /* 'c', 'b', 'u', 'p' */
+    char type; /* 'c', 'b', 'u', 'p' */
     char *path;
     int64_t major, minor;
-    uint32_t file_mode;  /* 0 means 0666 */
+    uint32_t file_mode; /* 0 means 0666 */
     bool has_file_mode;
     uint32_t uid, gid;
     bool has_uid, has_gid;
 };
 
 struct oci_rlimit {
-    int resource;  /* RLIMIT_* */
-    char *name;    /* "RLIMIT_NOFILE" */
+    int resource; /* RLIMIT_* */
+    char *name;   /* "RLIMIT_NOFILE" */
     uint64_t soft, hard;
 };
 
 struct oci_hook {
     char *path;
-    char **args;  /* may be NULL */
-    char **env;   /* may be NULL */
-    int timeout;  /* seconds, 0 = none */
+    char **args; /* may be NULL */
+    char **env;  /* may be NULL */
+    int timeout; /* seconds, 0 = none */
 };
 
 struct oci_hook_list {
@@ -107,14 +107,14 @@ struct oci_process {
     bool no_new_privileges;
     bool has_oom_score_adj;
     int oom_score_adj;
-    char *apparmor_profile;  /* accepted, reported unsupported if set */
+    char *apparmor_profile; /* accepted, reported unsupported if set */
     char *selinux_label;
 };
 
 struct oci_spec {
-    json_t *json;  /* the whole document (owned) */
+    json_t *json; /* the whole document (owned) */
     char *oci_version;
-    char *root_path;  /* absolute: bundle-relative paths resolved */
+    char *root_path; /* absolute: bundle-relative paths resolved */
     bool root_readonly;
     char *hostname, *domainname;
     struct oci_process process;
@@ -122,7 +122,7 @@ struct oci_spec {
     struct oci_mount *mounts;
     size_t n_mounts;
     struct oci_hook_list hooks[OCI_HOOK_KIND_COUNT];
-    json_t *annotations;  /* borrowed from json; may be NULL */
+    json_t *annotations; /* borrowed from json; may be NULL */
 
     /* linux */
     struct oci_namespace namespaces[OCI_NS_COUNT];
@@ -131,9 +131,9 @@ struct oci_spec {
     struct oci_device *devices;
     size_t n_devices;
     char *cgroups_path;
-    struct cgroup_resources *resources;  /* NULL: none given */
-    json_t *resources_json;              /* borrowed: for `update` and state */
-    struct seccomp_profile *seccomp;     /* NULL: none */
+    struct cgroup_resources *resources; /* NULL: none given */
+    json_t *resources_json;             /* borrowed: for `update` and state */
+    struct seccomp_profile *seccomp;    /* NULL: none */
     struct oci_sysctl *sysctls;
     size_t n_sysctls;
     char **masked_paths, **readonly_paths;

@@ -71,12 +71,12 @@ static void make_rootless(json_t *spec)
         }
     }
     json_array_append_new(ns, json_pack("{s:s}", "type", "user"));
-    json_object_set_new(linux_obj, "uidMappings",
-                        json_pack("[{s:i,s:i,s:i}]", "containerID", 0, "hostID", (int)getuid(),
-                                  "size", 1));
-    json_object_set_new(linux_obj, "gidMappings",
-                        json_pack("[{s:i,s:i,s:i}]", "containerID", 0, "hostID", (int)getgid(),
-                                  "size", 1));
+    json_object_set_new(
+        linux_obj, "uidMappings",
+        json_pack("[{s:i,s:i,s:i}]", "containerID", 0, "hostID", (int)getuid(), "size", 1));
+    json_object_set_new(
+        linux_obj, "gidMappings",
+        json_pack("[{s:i,s:i,s:i}]", "containerID", 0, "hostID", (int)getgid(), "size", 1));
 }
 
 json_t *oci_spec_default(bool rootless)

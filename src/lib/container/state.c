@@ -66,12 +66,11 @@ int state_save(const char *root, const struct container_state *st, v12n_error *e
     char path[PATH_MAX];
     if (state_path(root, st->id, STATE_FILE, path, sizeof path, err) < 0)
         return -1;
-    auto_json json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I}", "id", st->id,
-                                    "bundle", st->bundle ? st->bundle : "", "rootfs",
-                                    st->rootfs ? st->rootfs : "", "created",
-                                    st->created ? st->created : "", "pid", (json_int_t)st->pid,
-                                    "start_time", (json_int_t)st->start_time, "paused",
-                                    st->paused, "owner", (json_int_t)st->owner);
+    auto_json json_t *j =
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I}", "id", st->id, "bundle",
+                  st->bundle ? st->bundle : "", "rootfs", st->rootfs ? st->rootfs : "", "created",
+                  st->created ? st->created : "", "pid", (json_int_t)st->pid, "start_time",
+                  (json_int_t)st->start_time, "paused", st->paused, "owner", (json_int_t)st->owner);
     if (j == NULL)
         return v12n_fail(err, ENOMEM, "container %s: state", st->id);
     if (st->annotations)

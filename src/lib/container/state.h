@@ -23,8 +23,8 @@ struct container_state {
     char *id;
     char *bundle;
     char *rootfs;
-    char *created;       /* RFC 3339 */
-    pid_t pid;           /* init, 0 until known */
+    char *created;                 /* RFC 3339 */
+    pid_t pid;                     /* init, 0 until known */
     unsigned long long start_time; /* /proc/<pid>/stat starttime: guards pid reuse */
     bool paused;
     json_t *annotations; /* owned, may be NULL */
@@ -32,9 +32,9 @@ struct container_state {
     uid_t owner;
 };
 
-#define STATE_FILE "state.json"
+#define STATE_FILE   "state.json"
 #define STATE_CONFIG "config.json"
-#define STATE_FIFO "exec.fifo"
+#define STATE_FIFO   "exec.fifo"
 
 /* <root>/<id> into buf (with a file name appended when file != NULL). */
 int state_path(const char *root, const char *id, const char *file, char *buf, size_t len,

@@ -45,8 +45,7 @@ int sync_expect(int fd, enum sync_type type, int *value, const char *who, v12n_e
         return -1;
     }
     if (msg.type != (int)type)
-        return v12n_fail(err, EPROTO, "sync: %s sent message %d, expected %d", who, msg.type,
-                         type);
+        return v12n_fail(err, EPROTO, "sync: %s sent message %d, expected %d", who, msg.type, type);
     if (value != NULL)
         *value = msg.value;
     return 0;

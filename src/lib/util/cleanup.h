@@ -35,9 +35,9 @@ static inline void v12n_closedirp(DIR **d)
         closedir(*d);
 }
 
-#define auto_free __attribute__((cleanup(v12n_freep)))
-#define auto_close __attribute__((cleanup(v12n_closep)))
-#define auto_fclose __attribute__((cleanup(v12n_fclosep)))
+#define auto_free     __attribute__((cleanup(v12n_freep)))
+#define auto_close    __attribute__((cleanup(v12n_closep)))
+#define auto_fclose   __attribute__((cleanup(v12n_fclosep)))
 #define auto_closedir __attribute__((cleanup(v12n_closedirp)))
 
 /* Hand ownership out of a cleanup-managed variable. */

@@ -9,8 +9,8 @@
 #define V12N_ERROR_MSG_MAX 1024
 
 typedef struct v12n_error {
-    int errnum;                    /* errno of the cause, 0 when none */
-    char msg[V12N_ERROR_MSG_MAX];  /* "container web: mount /proc" */
+    int errnum;                   /* errno of the cause, 0 when none */
+    char msg[V12N_ERROR_MSG_MAX]; /* "container web: mount /proc" */
 } v12n_error;
 
 /* Record an error; always returns -1 so callers can `return v12n_fail(...)`. */

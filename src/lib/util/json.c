@@ -43,8 +43,7 @@ int v12n_json_get_string(json_t *obj, const char *key, const char **out, const c
     return 0;
 }
 
-int v12n_json_get_bool(json_t *obj, const char *key, bool *out, const char *where,
-                       v12n_error *err)
+int v12n_json_get_bool(json_t *obj, const char *key, bool *out, const char *where, v12n_error *err)
 {
     json_t *v = member(obj, key);
     if (v == NULL)

@@ -21,8 +21,7 @@ json_t *v12n_json_load(const char *path, v12n_error *err);
  * with "<where>.<key>: expected <type>". */
 int v12n_json_get_string(json_t *obj, const char *key, const char **out, const char *where,
                          v12n_error *err);
-int v12n_json_get_bool(json_t *obj, const char *key, bool *out, const char *where,
-                       v12n_error *err);
+int v12n_json_get_bool(json_t *obj, const char *key, bool *out, const char *where, v12n_error *err);
 int v12n_json_get_int64(json_t *obj, const char *key, int64_t *out, const char *where,
                         v12n_error *err);
 int v12n_json_get_uint64(json_t *obj, const char *key, uint64_t *out, const char *where,
