@@ -174,7 +174,8 @@ char *container_state_text(const struct container_state *st, enum container_stat
     return j ? json_dumps(j, JSON_COMPACT) : NULL;
 }
 
-static int run_runtime_hooks(struct creation *c, v12n_error *err)
+/* The init starts on its mounts; it gets the state its hooks will read. */
+static int let_init_go(struct creation *c, v12n_error *err)
 {
     auto_free char *state = container_state_text(&c->st, CONTAINER_CREATING);
     if (state == NULL)
@@ -182,6 +183,14 @@ static int run_runtime_hooks(struct creation *c, v12n_error *err)
     if (sync_send(c->sync_fd, SYNC_GO, 0, err) < 0 ||
         sync_send_blob(c->sync_fd, state, strlen(state), err) < 0)
         return -1;
+    return 0;
+}
+
+static int run_runtime_hooks(struct creation *c, v12n_error *err)
+{
+    auto_free char *state = container_state_text(&c->st, CONTAINER_CREATING);
+    if (state == NULL)
+        return v12n_fail(err, ENOMEM, "hook state");
     if (sync_expect(c->sync_fd, SYNC_HOOKS, NULL, "container init", err) < 0)
         return -1;
     if (hooks_run(&c->spec->hooks[OCI_HOOK_PRESTART], OCI_HOOK_PRESTART, state, err) < 0 ||
@@ -247,8 +256,12 @@ static int create_steps(struct creation *c, v12n_error *err)
     if (check_spec_for_create(c->spec, err) < 0 || open_console(c, err) < 0 ||
         make_state_dir(c, err) < 0 || fork_stage1(c, err) < 0 || receive_init_pid(c, err) < 0)
         return -1;
-    /* The init is in its cgroup before it runs anything of the image's. */
-    if (setup_cgroup(c, err) < 0 || state_save(c->ctx->state_root, &c->st, err) < 0)
+    /* Moving the init into its cgroup is slow on cgroup v1 (an RCU grace
+     * period): the init mounts meanwhile, and waits for CGROUP_READY before
+     * a cgroup mount, its hooks and anything of the image's. */
+    if (let_init_go(c, err) < 0 || setup_cgroup(c, err) < 0 ||
+        state_save(c->ctx->state_root, &c->st, err) < 0 ||
+        sync_send(c->sync_fd, SYNC_CGROUP_READY, 0, err) < 0)
         return -1;
     if (run_runtime_hooks(c, err) < 0)
         return -1;

@@ -121,17 +121,30 @@ static int wait_for_start(int fifo_fd, v12n_error *err)
     return 0;
 }
 
+/* The runtime moves us into the container's cgroup while we mount (on
+ * cgroup v1 that move waits for an RCU grace period); a new cgroup
+ * namespace must be rooted at the final cgroup. */
+static int await_cgroup(void *arg, v12n_error *err)
+{
+    const struct init_args *a = arg;
+    const struct oci_namespace *ns = &a->spec->namespaces[OCI_NS_CGROUP];
+    if (sync_expect(a->sync_fd, SYNC_CGROUP_READY, NULL, "runtime", err) < 0)
+        return -1;
+    if (ns->wanted && ns->path == NULL && unshare(CLONE_NEWCGROUP) < 0)
+        return v12n_fail_errno(err, "create cgroup namespace");
+    return 0;
+}
+
 static int build_container(struct init_args *a, const char *state_json, v12n_error *err)
 {
     const struct oci_spec *spec = a->spec;
-    if (spec->namespaces[OCI_NS_CGROUP].wanted && spec->namespaces[OCI_NS_CGROUP].path == NULL &&
-        unshare(CLONE_NEWCGROUP) < 0)
-        return v12n_fail_errno(err, "create cgroup namespace");
     if (set_names(spec, err) < 0 || join_session_keyring(a, err) < 0)
         return -1;
     struct rootfs_options ropts = {.in_user_ns = spec->namespaces[OCI_NS_USER].wanted,
                                    .no_pivot = a->no_pivot,
-                                   .console_slave_fd = -1};
+                                   .console_slave_fd = -1,
+                                   .await_cgroup = await_cgroup,
+                                   .await_cgroup_arg = a};
     if (rootfs_prepare(spec, &ropts, err) < 0)
         return -1;
     if (sync_send(a->sync_fd, SYNC_HOOKS, 0, err) < 0 ||

@@ -856,12 +856,21 @@ static int mount_one(const struct rootfs_ctx *ctx, const struct oci_mount *om, v
     return mount_fresh(ctx, &m, err);
 }
 
+static bool is_cgroup_mount(const struct oci_mount *m)
+{
+    return m->type != NULL && (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0);
+}
+
 int rootfs_mount_all(struct rootfs_ctx *ctx, v12n_error *err)
 {
-    for (size_t i = 0; i < ctx->spec->n_mounts; i++)
-        if (mount_one(ctx, &ctx->spec->mounts[i], err) < 0)
+    for (size_t i = 0; i < ctx->spec->n_mounts; i++) {
+        const struct oci_mount *m = &ctx->spec->mounts[i];
+        if (is_cgroup_mount(m) && rootfs_await_cgroup(ctx, err) < 0)
             return -1;
-    return 0;
+        if (mount_one(ctx, m, err) < 0)
+            return -1;
+    }
+    return rootfs_await_cgroup(ctx, err);
 }
 
 /* ---- after pivot: masked and read-only paths ---- */

@@ -31,6 +31,7 @@ static int ctx_open(struct rootfs_ctx *ctx, const struct oci_spec *spec,
 {
     ctx->spec = spec;
     ctx->opts = opts;
+    ctx->cgroup_awaited = false;
     ctx->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (ctx->root_fd < 0)
         return v12n_fail_errno(err, "rootfs %s: open", root);
@@ -42,6 +43,14 @@ static int ctx_open(struct rootfs_ctx *ctx, const struct oci_spec *spec,
     if (n <= 0)
         snprintf(ctx->root_path, sizeof ctx->root_path, "%s", root);
     return 0;
+}
+
+int rootfs_await_cgroup(struct rootfs_ctx *ctx, v12n_error *err)
+{
+    if (ctx->cgroup_awaited || ctx->opts->await_cgroup == NULL)
+        return 0;
+    ctx->cgroup_awaited = true;
+    return ctx->opts->await_cgroup(ctx->opts->await_cgroup_arg, err);
 }
 
 static void ctx_close(struct rootfs_ctx *ctx)

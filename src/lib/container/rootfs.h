@@ -15,6 +15,12 @@ struct rootfs_options {
     bool in_user_ns;      /* devices are bind-mounted from the host, not mknod'ed */
     bool no_pivot;        /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
     int console_slave_fd; /* >= 0: bind onto /dev/console */
+    /* Called once, before the first cgroup mount (or after the last mount
+     * when there is none): the runtime places the init in its cgroup while
+     * the other mounts are made, and a cgroup mount must see the final one.
+     * May be NULL. */
+    int (*await_cgroup)(void *arg, v12n_error *err);
+    void *await_cgroup_arg;
 };
 
 /* Before pivot: make the rootfs a mount point, apply rootfsPropagation

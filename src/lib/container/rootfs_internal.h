@@ -20,7 +20,11 @@ struct rootfs_ctx {
     int root_fd;
     char root_path[PATH_MAX]; /* as the kernel names root_fd: for /proc checks */
     bool fd_paths;            /* /proc/self/fd is a real procfs: mount through it */
+    bool cgroup_awaited;      /* opts->await_cgroup has been called */
 };
+
+/* rootfs.c: call opts->await_cgroup once. */
+int rootfs_await_cgroup(struct rootfs_ctx *ctx, v12n_error *err);
 
 /* The path mount(2) is given for a target we resolved ourselves: the fd's
  * /proc/self/fd/N magic link, so no component is looked up again (and no

@@ -14,7 +14,8 @@ enum sync_type {
     SYNC_USERMAP,      /* stage1 -> runtime: write my uid/gid maps */
     SYNC_USERMAP_DONE, /* runtime -> stage1 */
     SYNC_PID,          /* stage1 -> runtime: value = init's pid */
-    SYNC_GO,           /* runtime -> init: cgroup is ready, go on */
+    SYNC_GO,           /* runtime -> init: go on (state JSON follows) */
+    SYNC_CGROUP_READY, /* runtime -> init: the init is in its cgroup */
     SYNC_HOOKS,        /* init -> runtime: mounts done, run prestart/createRuntime */
     SYNC_HOOKS_DONE,   /* runtime -> init */
     SYNC_READY,        /* init -> runtime: created, waiting for start */
