@@ -3,7 +3,8 @@
 set -eu
 PACKAGES="
   build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
-  libjansson-dev libseccomp-dev libcap-dev libcmocka-dev
+  libjansson-dev libseccomp-dev libcap-dev libcmocka-dev libcurl4-openssl-dev libarchive-dev
+  libzstd-dev openssl docker-registry skopeo umoci
   python3-pytest busybox-static iproute2 util-linux procps
   runc crun podman containerd uidmap hyperfine
 "

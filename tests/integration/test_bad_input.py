@@ -240,3 +240,9 @@ def test_error_names_the_duplicate_id(ct):
 def test_error_names_the_unknown_container(ct):
     line = _one_line(ct.rt.fail("state", "no-such-id"))
     assert "no-such-id" in line, line
+
+
+def test_force_delete_of_unknown_container_succeeds(ct):
+    # as runc and crun: callers (containerd, podman) clean up with delete -f
+    r = ct.rt.cmd("delete", "--force", "no-such-id")
+    assert r.rc == 0, r

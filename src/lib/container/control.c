@@ -228,8 +228,12 @@ int container_delete(const struct runtime_ctx *ctx, const char *id, bool force, 
 {
     struct container_state st = {0};
     auto_close int lock = -1;
-    if (open_container(ctx, id, &lock, &st, err) < 0)
+    if (open_container(ctx, id, &lock, &st, err) < 0) {
+        /* runc: deleting what is already gone with --force succeeds. */
+        if (force && err->errnum == ENOENT)
+            return 0;
         return -1;
+    }
     enum container_status status = state_status(ctx->state_root, &st);
     if (!force && (status == CONTAINER_RUNNING || status == CONTAINER_PAUSED)) {
         state_clear(&st);
