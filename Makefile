@@ -70,6 +70,7 @@ format-check:
 
 bench: build
 	bench/oci-run.sh $(BUILD)/src/v12n
+	bench/unpack.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
