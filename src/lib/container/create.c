@@ -39,6 +39,7 @@ struct creation {
     int own_console_fd; /* run -t without --console-socket: our end */
     pid_t stage1;
     bool dir_created;
+    char *hook_state; /* the state JSON the create-time hooks read */
 };
 
 static int check_spec_for_create(const struct oci_spec *spec, v12n_error *err)
@@ -177,20 +178,18 @@ char *container_state_text(const struct container_state *st, enum container_stat
 /* The init starts on its mounts; it gets the state its hooks will read. */
 static int let_init_go(struct creation *c, v12n_error *err)
 {
-    auto_free char *state = container_state_text(&c->st, CONTAINER_CREATING);
-    if (state == NULL)
+    c->hook_state = container_state_text(&c->st, CONTAINER_CREATING);
+    if (c->hook_state == NULL)
         return v12n_fail(err, ENOMEM, "hook state");
     if (sync_send(c->sync_fd, SYNC_GO, 0, err) < 0 ||
-        sync_send_blob(c->sync_fd, state, strlen(state), err) < 0)
+        sync_send_blob(c->sync_fd, c->hook_state, strlen(c->hook_state), err) < 0)
         return -1;
     return 0;
 }
 
 static int run_runtime_hooks(struct creation *c, v12n_error *err)
 {
-    auto_free char *state = container_state_text(&c->st, CONTAINER_CREATING);
-    if (state == NULL)
-        return v12n_fail(err, ENOMEM, "hook state");
+    const char *state = c->hook_state;
     if (sync_expect(c->sync_fd, SYNC_HOOKS, NULL, "container init", err) < 0)
         return -1;
     if (hooks_run(&c->spec->hooks[OCI_HOOK_PRESTART], OCI_HOOK_PRESTART, state, err) < 0 ||
@@ -248,6 +247,7 @@ static void release_creation(struct creation *c)
     if (c->console_fd >= 0)
         close(c->console_fd);
     cgroup_free(c->cg);
+    free(c->hook_state);
     state_clear(&c->st);
 }
 
@@ -303,16 +303,6 @@ int container_create_spec(const struct runtime_ctx *ctx, const struct create_opt
     return r;
 }
 
-static int load_bundle(const struct runtime_ctx *ctx, const struct create_opts *opts, char *bundle,
-                       struct oci_spec **spec, v12n_error *err)
-{
-    const char *given = opts->bundle ? opts->bundle : ".";
-    if (realpath(given, bundle) == NULL)
-        return v12n_fail_errno(err, "bundle %s", given);
-    char cache[PATH_MAX];
-    return oci_spec_load(bundle, container_seccomp_cache(ctx, cache, sizeof cache), spec, err);
-}
-
 static int check_ctx(const struct runtime_ctx *ctx, const char *id, v12n_error *err)
 {
     if (ctx->systemd_cgroup)
@@ -324,14 +314,29 @@ static int check_ctx(const struct runtime_ctx *ctx, const char *id, v12n_error *
     return 0;
 }
 
-int container_create(const struct runtime_ctx *ctx, const struct create_opts *opts, v12n_error *err)
+/* What create and run both start with: the flags checked, the bundle's
+ * config parsed. */
+static int load_bundle(const struct runtime_ctx *ctx, const struct create_opts *opts, char *bundle,
+                       struct oci_spec **spec, v12n_error *err)
 {
     if (check_ctx(ctx, opts->id, err) < 0)
         return -1;
+    const char *given = opts->bundle ? opts->bundle : ".";
+    char cache[PATH_MAX];
+    if (realpath(given, bundle) == NULL)
+        v12n_fail_errno(err, "bundle %s", given);
+    else if (oci_spec_load(bundle, container_seccomp_cache(ctx, cache, sizeof cache), spec, err) ==
+             0)
+        return 0;
+    return v12n_error_wrap(err, "container %s", opts->id);
+}
+
+int container_create(const struct runtime_ctx *ctx, const struct create_opts *opts, v12n_error *err)
+{
     char bundle[PATH_MAX];
     struct oci_spec *spec = NULL;
     if (load_bundle(ctx, opts, bundle, &spec, err) < 0)
-        return v12n_error_wrap(err, "container %s", opts->id);
+        return -1;
     pid_t pid;
     int r = container_create_spec(ctx, opts, spec, bundle, &pid, NULL, err);
     oci_spec_free(spec);
@@ -436,12 +441,10 @@ int container_wait_exit(pid_t pid, int *exit_code, v12n_error *err)
 int container_run(const struct runtime_ctx *ctx, const struct create_opts *opts, int *exit_code,
                   v12n_error *err)
 {
-    if (check_ctx(ctx, opts->id, err) < 0)
-        return -1;
     char bundle[PATH_MAX];
     struct oci_spec *spec = NULL;
     if (load_bundle(ctx, opts, bundle, &spec, err) < 0)
-        return v12n_error_wrap(err, "container %s", opts->id);
+        return -1;
     struct create_opts o = *opts;
     o.run_foreground = !opts->detach;
     /* The init's parent (stage 1) exits: make it our child so we can wait. */
