@@ -5,6 +5,7 @@
 #define V12N_TESTS_IMAGE_LAYERS_H
 
 #include <archive.h>
+#include <dirent.h>
 #include <archive_entry.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "image/digest.h"
 #include "image/unpack.h"
+#include "util/cleanup.h"
 
 struct tarb {
     struct archive *a;
@@ -157,6 +159,18 @@ static inline ssize_t memsrc_read(void *ctx, void *buf, size_t len, v12n_error *
 static inline struct unpack_source memsrc_source(struct memsrc *m)
 {
     return (struct unpack_source){.read = memsrc_read, .ctx = m};
+}
+
+/* Entries in a directory, "." and ".." aside (callers include cmocka first). */
+static inline int count_entries(const char *dir)
+{
+    auto_closedir DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    return n;
 }
 
 #endif

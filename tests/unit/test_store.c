@@ -79,17 +79,6 @@ static char *in_root(struct fixture *fx, const char *fmt, ...)
     return out;
 }
 
-static int count_entries(const char *dir)
-{
-    auto_closedir DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
-    return n;
-}
-
 /* A gzip layer whose content depends on seed; files*size bytes of data. */
 struct layer {
     char *gz;

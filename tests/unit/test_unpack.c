@@ -76,17 +76,6 @@ static char *path_in(const char *dir, const char *fmt, ...)
     return out;
 }
 
-static int count_entries(const char *dir)
-{
-    auto_closedir DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
-    return n;
-}
-
 /* Nothing was written next to the layer, nor in outside/. */
 static void assert_nothing_outside(struct fixture *fx)
 {
