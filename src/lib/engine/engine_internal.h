@@ -1,0 +1,47 @@
+/* Helpers shared by the files of src/lib/engine (not part of its interface). */
+#ifndef V12N_ENGINE_INTERNAL_H
+#define V12N_ENGINE_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+/* Append a copy of s to the NULL-terminated vector *v. */
+int engine_strv_push(char ***v, const char *s, v12n_error *err);
+
+/* Docker's default capabilities, the CAP_ names, NULL-terminated. */
+extern const char *const engine_docker_default_caps[];
+
+/* Docker's default seccomp profile for a container holding the capability
+ * set caps (bit n = capability n), as a linux.seccomp object. */
+json_t *engine_docker_seccomp(unsigned long long caps);
+
+/* Docker's masked and read-only paths, NULL-terminated. */
+extern const char *const engine_docker_masked_paths[];
+extern const char *const engine_docker_readonly_paths[];
+
+struct engine_run_opts;
+struct engine_bundle_paths;
+struct image_config;
+
+/* The pieces of config.json, each built by its own file.  They return a new
+ * reference, or NULL with err set. */
+json_t *engine_spec_process(const struct image_config *img, const struct engine_run_opts *opts,
+                            const struct engine_bundle_paths *paths, const char *hostname,
+                            unsigned long long *caps_out, v12n_error *err); /* spec_process.c */
+json_t *engine_spec_mounts(const struct image_config *img, const struct engine_run_opts *opts,
+                           const struct engine_bundle_paths *paths, v12n_error *err);
+json_t *engine_spec_linux(const struct engine_run_opts *opts, unsigned long long caps,
+                          v12n_error *err); /* spec_linux.c */
+
+/* The effective capability set for these options (bit n = capability n). */
+int engine_caps_for(const struct engine_run_opts *opts, unsigned long long *out, v12n_error *err);
+
+/* The container's resolv.conf from the host's: as is with the host's
+ * network; otherwise without loopback nameservers (unreachable from another
+ * network namespace), falling back to public ones when none is left. */
+char *engine_resolv_conf(const char *host_text, bool host_network);
+
+#endif
