@@ -193,6 +193,59 @@ static void overlay_spec_run(void **state)
     assert_int_equal(engine_rootfs_umount(merged, &err), 0);
 }
 
+/* 120 layers with long paths: 12 KB of lowerdir, three times what one
+ * mount(2) option page holds, so only the per-layer lowerdir+ can mount it.
+ * The bottom layer's file shows through; the top one's wins. */
+static void many_layers(void **state)
+{
+    if (geteuid() != 0)
+        skip();
+    enum { N = 120 };
+    static char names[N][160];
+    const char *lowers[N];
+    for (int i = 0; i < N; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel,
+                 "layers/%03d-a-rather-long-directory-name-as-a-content-store-would-"
+                 "make-it/diff",
+                 i);
+        mkdirs(rel);
+        path_of(names[i], sizeof names[i], rel);
+        lowers[i] = names[i];
+    }
+    char file[200];
+    snprintf(file, sizeof file, "%s/bottom", names[N - 1]);
+    assert_int_equal(v12n_write_file(file, "b", 1, &(v12n_error){0}), 0);
+    snprintf(file, sizeof file, "%s/which", names[N - 1]);
+    assert_int_equal(v12n_write_file(file, "bottom", 6, &(v12n_error){0}), 0);
+    snprintf(file, sizeof file, "%s/which", names[0]);
+    assert_int_equal(v12n_write_file(file, "top", 3, &(v12n_error){0}), 0);
+    mkdirs("upper");
+    mkdirs("work");
+    mkdirs("merged");
+    char upper[128], work[128], merged[128];
+    path_of(upper, sizeof upper, "upper");
+    path_of(work, sizeof work, "work");
+    path_of(merged, sizeof merged, "merged");
+    v12n_error err = {0};
+    if (engine_rootfs_mount(lowers, N, upper, work, merged, &err) < 0)
+        fail_msg("%s", err.msg);
+    snprintf(file, sizeof file, "%s/bottom", merged);
+    assert_true(v12n_path_exists(file));
+    snprintf(file, sizeof file, "%s/which", merged);
+    char *which = v12n_read_file(file, NULL, &err);
+    assert_string_equal(which, "top");
+    free(which);
+    assert_int_equal(engine_rootfs_umount(merged, &err), 0);
+    assert_false(v12n_path_exists(file));
+
+    assert_int_equal(engine_rootfs_mount(lowers, 0, upper, work, merged, &err), -1);
+    assert_non_null(strstr(err.msg, "no layers"));
+    const char *missing[] = {"/nonexistent/layer"};
+    assert_int_equal(engine_rootfs_mount(missing, 1, upper, work, merged, &err), -1);
+    assert_non_null(strstr(err.msg, "/nonexistent/layer"));
+}
+
 static int setup(void **state)
 {
     snprintf(dir, sizeof dir, "/tmp/v12n-test-runXXXXXX");
@@ -212,6 +265,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(overlay_spec_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_layers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
