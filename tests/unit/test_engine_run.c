@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "engine/bundle.h"
+#include "engine/engine_internal.h"
 #include "util/fs.h"
 #include "util/json.h"
 
@@ -246,6 +247,52 @@ static void many_layers(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent/layer"));
 }
 
+/* The fallback for kernels before 6.8: one mount(2), as long as it fits. */
+static void legacy_mount(void **state)
+{
+    if (geteuid() != 0)
+        skip();
+    static const char *const rels[] = {"a", "b", "c", "upper", "work", "merged", "x:y"};
+    for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++)
+        mkdirs(rels[i]);
+    put("c/f", "from c");
+    put("a/f", "from a");
+    char a[128], b[128], c[128], upper[128], work[128], merged[128], colon[128];
+    path_of(a, sizeof a, "a");
+    path_of(b, sizeof b, "b");
+    path_of(c, sizeof c, "c");
+    path_of(upper, sizeof upper, "upper");
+    path_of(work, sizeof work, "work");
+    path_of(merged, sizeof merged, "merged");
+    path_of(colon, sizeof colon, "x:y");
+    v12n_error err = {0};
+    const char *const lowers[] = {a, b, c};
+    if (engine_overlay_mount_legacy(lowers, 3, upper, work, merged, &err) < 0)
+        fail_msg("%s", err.msg);
+    char file[160];
+    path_of(file, sizeof file, "merged/f");
+    char *text = v12n_read_file(file, NULL, &err);
+    assert_string_equal(text, "from a");
+    free(text);
+    assert_int_equal(engine_rootfs_umount(merged, &err), 0);
+
+    /* A ':' would split the layer list: refused, not misread. */
+    const char *const bad[] = {colon, c};
+    assert_int_equal(engine_overlay_mount_legacy(bad, 2, upper, work, merged, &err), -1);
+    assert_non_null(strstr(err.msg, "x:y"));
+    /* Too many layers for one page: a clear error. */
+    const char *many[64];
+    const char *const *many_ro = many;
+    static char long_path[300]; /* 64 x 300 bytes: never mounted, the length check comes first */
+    memset(long_path, 'l', sizeof long_path - 1);
+    long_path[0] = '/';
+    for (size_t i = 0; i < 64; i++)
+        many[i] = long_path;
+    assert_int_equal(engine_overlay_mount_legacy(many_ro, 64, upper, work, merged, &err), -1);
+    assert_int_equal(err.errnum, E2BIG);
+    assert_non_null(strstr(err.msg, "layers"));
+}
+
 static int setup(void **state)
 {
     snprintf(dir, sizeof dir, "/tmp/v12n-test-runXXXXXX");
@@ -266,6 +313,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(overlay_spec_run, setup, teardown),
         cmocka_unit_test_setup_teardown(many_layers, setup, teardown),
+        cmocka_unit_test_setup_teardown(legacy_mount, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
