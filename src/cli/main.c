@@ -22,7 +22,11 @@ static int usage(FILE *out)
                  "  tag SRC DST give an image another name\n"
                  "  login REG   store credentials [-u USER] [--password-stdin] [--authfile F]\n"
                  "  logout REG  forget them\n"
-                 "  image CMD   ls, rm, inspect, pull, tag, builtin busybox [NAME]\n"
+                 "  save IMAGE..  write images to a tarball [-o FILE] [--format oci-archive]\n"
+                 "  load        read a docker-archive or oci-archive [-i FILE]\n"
+                 "  import FILE|- [REF]  a rootfs tarball becomes an image\n"
+                 "  image CMD   ls, rm, inspect, pull, tag, load, save, import,\n"
+                 "              builtin busybox [NAME]\n"
                  "  version     print the version\n"
                  "\n"
                  "Global options: --root DIR  the image store (default /var/lib/v12n)\n"
@@ -57,7 +61,8 @@ int main(int argc, char **argv)
         int (*fn)(int argc, char **argv);
     } image_commands[] = {
         {"pull", cli_pull},   {"images", cli_images}, {"rmi", cli_rmi},     {"tag", cli_tag},
-        {"login", cli_login}, {"logout", cli_logout}, {"image", cli_image},
+        {"login", cli_login}, {"logout", cli_logout}, {"image", cli_image}, {"load", cli_load},
+        {"save", cli_save},   {"import", cli_import},
     };
     for (size_t i = 0; i < sizeof image_commands / sizeof image_commands[0]; i++) {
         if (strcmp(cmd, image_commands[i].name) == 0)

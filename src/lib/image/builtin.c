@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -195,15 +194,6 @@ static int write_layer(struct store *s, const char *bin, size_t bin_len, char *a
 
 /* ---- config and manifest ------------------------------------------------------- */
 
-static void host_arch(char arch[IMAGE_PLATFORM_FIELD_MAX + 1])
-{
-    struct image_platform p = {.os = "linux"};
-    struct utsname u;
-    snprintf(p.arch, sizeof p.arch, "%s", uname(&u) == 0 ? u.machine : "amd64");
-    image_platform_normalize(&p);
-    memcpy(arch, p.arch, sizeof p.arch);
-}
-
 static int put_json(struct store *s, json_t *j, char digest[IMAGE_DIGEST_SIZE], size_t *size,
                     v12n_error *err)
 {
@@ -220,8 +210,9 @@ static int put_json(struct store *s, json_t *j, char digest[IMAGE_DIGEST_SIZE], 
 static int put_config(struct store *s, const char *diff_id, const char *created,
                       char digest[IMAGE_DIGEST_SIZE], size_t *size, v12n_error *err)
 {
-    char arch[IMAGE_PLATFORM_FIELD_MAX + 1];
-    host_arch(arch);
+    struct image_platform host;
+    image_platform_host(&host);
+    const char *arch = host.arch;
     json_t *j = json_pack("{s:s, s:s, s:s, s:{s:[s], s:[s]}, s:{s:s, s:[s]}, s:[{s:s, s:s}]}",
                           "architecture", arch, "os", "linux", "created", created, "config", "Env",
                           BUILTIN_PATH_ENV, "Cmd", "sh", "rootfs", "type", "layers", "diff_ids",
