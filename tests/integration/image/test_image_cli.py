@@ -326,3 +326,126 @@ def test_killed_pull_leaves_nothing_listed(cli, registry, proxy, pusher, unique)
     cli.ok("pull", "--insecure", ref)
     assert cli.names() == [ref]
     assert cli.temps() == []
+
+
+def skopeo(pusher, *args):
+    r = subprocess.run(["skopeo", "--policy", pusher.policy] + list(args), capture_output=True,
+                       timeout=120, env=dict(os.environ, HOME=pusher.workdir))
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
+def test_save_rmi_load_round_trip(cli, registry, pusher, unique, fmt):
+    ref, img = push(pusher, registry, unique)
+    cli.ok("pull", "--insecure", ref)
+    cli.ok("tag", ref, "localhost/copy:2")
+    before = cli.inspect(ref)
+    archive = os.path.join(cli.home, "images.tar")
+    cli.ok("save", "--format", fmt, "-o", archive, ref, "localhost/copy:2")
+    # other tools read it
+    if fmt == "docker-archive":
+        info = json.loads(skopeo(pusher, "inspect", "docker-archive:%s:%s" % (archive, ref)))
+    else:
+        info = json.loads(skopeo(pusher, "inspect", "oci-archive:%s:v1" % archive))
+    assert len(info["Layers"]) == 2
+    cli.ok("rmi", "-f", img.config.digest)
+    assert cli.names() == []
+    r = cli.ok("load", "-i", archive)
+    assert sorted(r.out.splitlines()) == sorted(["Loaded image: " + ref, "Loaded image: localhost/copy:2"])
+    after = cli.inspect(ref)
+    for key in ("Id", "RootFS", "Config", "Architecture", "Os", "Size"):
+        assert after[key] == before[key], key
+    assert sorted(after["RepoTags"]) == sorted([ref, "localhost/copy:2"])
+    for d in after["RootFS"]["Layers"]:
+        assert os.path.isdir(os.path.join(cli.root, "layers", d[7:], "diff"))
+    if fmt == "oci-archive":  # blobs as pulled: the same manifest
+        assert sorted(after["RepoDigests"]) == sorted(before["RepoDigests"])
+    # from stdin as well
+    cli.ok("rmi", "-f", img.config.digest)
+    with open(archive, "rb") as f:
+        cli.ok("load", stdin=f.read())
+    assert cli.inspect("localhost/copy:2")["Id"] == img.config.digest
+    assert cli.temps() == []
+
+
+def test_load_an_archive_skopeo_wrote(cli, pusher):
+    layout = pusher.layout()
+    img = two_layer_image(layout)
+    layout.tag(img, "v1")
+    archive = os.path.join(cli.home, "sk.tar")
+    skopeo(pusher, "copy", "--quiet", "oci:%s:v1" % layout.path,
+           "docker-archive:%s:localhost/sk:1" % archive)
+    assert cli.ok("load", "-i", archive).out == "Loaded image: localhost/sk:1\n"
+    info = cli.inspect("localhost/sk:1")
+    assert len(info["RootFS"]["Layers"]) == 2
+    assert info["Config"]["Cmd"] == ["/bin/sh"]
+
+
+def test_load_refuses_bad_archives(cli):
+    junk = os.path.join(cli.home, "junk.tar")
+    with open(junk, "wb") as f:
+        f.write(os.urandom(4096))
+    r = cli("load", "-i", junk)
+    assert r.rc == 1 and r.err.startswith("v12n: load: ") and len(r.err.splitlines()) == 1, r
+    # a member under blobs/sha256/ whose content is not its name
+    d = os.path.join(cli.home, "lie")
+    os.makedirs(os.path.join(d, "blobs", "sha256"))
+    with open(os.path.join(d, "blobs", "sha256", "0" * 64), "wb") as f:
+        f.write(b"not what the name says")
+    with open(os.path.join(d, "manifest.json"), "w") as f:
+        json.dump([{"Config": "blobs/sha256/" + "0" * 64, "RepoTags": ["x:1"], "Layers": []}], f)
+    lie = os.path.join(cli.home, "lie.tar")
+    subprocess.run(["tar", "cf", lie, "-C", d, "."], check=True)
+    r = cli("load", "-i", lie)
+    assert r.rc == 1 and "digest mismatch" in r.err, r
+    # a manifest.json naming a layer the archive lacks
+    os.unlink(os.path.join(d, "blobs", "sha256", "0" * 64))
+    cfg = json.dumps({"rootfs": {"type": "layers", "diff_ids": ["sha256:" + "1" * 64]}}).encode()
+    import hashlib
+    h = hashlib.sha256(cfg).hexdigest()
+    with open(os.path.join(d, "blobs", "sha256", h), "wb") as f:
+        f.write(cfg)
+    with open(os.path.join(d, "manifest.json"), "w") as f:
+        json.dump([{"Config": "blobs/sha256/" + h, "RepoTags": ["x:1"], "Layers": ["nope/layer.tar"]}], f)
+    subprocess.run(["tar", "cf", lie, "-C", d, "."], check=True)
+    r = cli("load", "-i", lie)
+    assert r.rc == 1 and "not in the archive" in r.err, r
+    assert cli.names() == []
+    assert cli.temps() == []
+
+
+def test_import_a_rootfs_tarball(cli):
+    src = os.path.join(cli.home, "rootfs")
+    os.makedirs(os.path.join(src, "etc"))
+    with open(os.path.join(src, "etc", "motd"), "w") as f:
+        f.write("imported\n")
+    os.symlink("motd", os.path.join(src, "etc", "link"))
+    tgz = os.path.join(cli.home, "rootfs.tgz")
+    subprocess.run(["tar", "czf", tgz, "-C", src, "."], check=True)
+    image_id = cli.ok("import", tgz, "localhost/imported:1").out.strip()
+    info = cli.inspect("localhost/imported:1")
+    assert info["Id"] == image_id and len(info["RootFS"]["Layers"]) == 1
+    diff = os.path.join(cli.root, "layers", info["RootFS"]["Layers"][0][7:], "diff")
+    assert open(os.path.join(diff, "etc", "motd")).read() == "imported\n"
+    assert os.readlink(os.path.join(diff, "etc", "link")) == "motd"
+    # the layer's diff_id is the uncompressed tar's digest
+    import gzip, hashlib
+    assert info["RootFS"]["Layers"][0] == "sha256:" + hashlib.sha256(gzip.open(tgz).read()).hexdigest()
+    # from stdin, no name (another message: another config): a dangling image
+    with open(tgz, "rb") as f:
+        cli.ok("import", "-m", "second", "-", stdin=f.read())
+    rows = [json.loads(l) for l in cli.ok("images", "--format", "json").out.splitlines()]
+    assert sorted(r["Repository"] for r in rows) == ["<none>", "localhost/imported"]
+    # a tarball that escapes is refused, nothing listed
+    evil = os.path.join(cli.home, "evil.tar")
+    import tarfile, io
+    with tarfile.open(evil, "w") as t:
+        info_ = tarfile.TarInfo("../escape")
+        info_.size = 1
+        t.addfile(info_, io.BytesIO(b"x"))
+    r = cli("import", evil, "localhost/evil:1")
+    assert r.rc == 1 and r.err.startswith("v12n: import: "), r
+    assert "localhost/evil" not in cli.ok("images").out
+    r = cli("import", os.path.join(cli.home, "missing.tar"))
+    assert r.rc == 1 and "missing.tar" in r.err
