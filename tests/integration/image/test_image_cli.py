@@ -272,7 +272,7 @@ def test_pull_busybox_offline_falls_back_to_the_builtin_image(cli):
     r = cli("pull", "busybox", env=offline)
     assert r.rc == 0, r
     assert r.err.startswith("v12n: notice: no registry reachable") and len(r.err.splitlines()) == 1
-    assert r.out == "docker.io/library/busybox:latest\n"
+    assert r.out == "Using default tag: latest\ndocker.io/library/busybox:latest\n"
     assert cli.names() == ["busybox:latest"]
     # any other image fails, with the reason
     r = cli("pull", "alpine", env=offline)
@@ -449,3 +449,65 @@ def test_import_a_rootfs_tarball(cli):
     assert "localhost/evil" not in cli.ok("images").out
     r = cli("import", os.path.join(cli.home, "missing.tar"))
     assert r.rc == 1 and "missing.tar" in r.err
+
+
+def test_rmi_of_an_image_a_container_uses(cli):
+    image_id = cli.ok("image", "builtin", "busybox").out.split()[0]
+    # what the engine's store_image_pin() writes
+    index = os.path.join(cli.root, "images.json")
+    doc = json.load(open(index))
+    doc["images"][0]["pins"] = ["container web"]
+    with open(index, "w") as f:
+        json.dump(doc, f)
+    r = cli("rmi", "busybox")
+    assert r.rc == 1, r
+    assert r.err == "v12n: conflict: unable to remove image busybox (must force): container web is using it\n"
+    r = cli.ok("rmi", "-f", "busybox")
+    assert r.out == "Untagged: busybox:latest\n"
+    # kept, dangling, with its layer
+    assert cli.ok("images", "-q").out == image_id[7:19] + "\n"
+    layer = cli.inspect(image_id)["RootFS"]["Layers"][0]
+    assert os.path.isdir(os.path.join(cli.root, "layers", layer[7:]))
+    doc = json.load(open(index))
+    doc["images"][0]["pins"] = []
+    with open(index, "w") as f:
+        json.dump(doc, f)
+    assert "Deleted: " + image_id in cli.ok("rmi", image_id).out
+    assert os.listdir(os.path.join(cli.root, "layers")) == []
+
+
+def test_pull_on_a_terminal_draws_progress_bars(cli, registry, pusher, unique):
+    import pty
+    ref, img = push(pusher, registry, unique)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([V12N, "--root", cli.root, "pull", "--insecure", ref], stdin=subprocess.DEVNULL,
+                         stdout=slave, stderr=slave, env=cli.env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert p.wait(timeout=60) == 0, out
+    text = out.decode()
+    assert "\x1b[" in text  # redrawn in place
+    big = img.layers[0]
+    assert "%s: Downloading [" % big.digest[7:19] in text
+    assert "Pull complete" in text and "Status: Downloaded newer image for " + ref in text
+
+
+def test_concurrent_pulls_of_one_image(cli, registry, pusher, unique):
+    ref, img = push(pusher, registry, unique)
+    procs = [cli.popen("pull", "-q", "--insecure", ref) for _ in range(3)]
+    for p in procs:
+        out, err = p.communicate(timeout=90)
+        assert p.returncode == 0, err
+        assert out.decode() == ref + "\n"
+    assert cli.names() == [ref]
+    assert cli.temps() == []
+    assert len(os.listdir(os.path.join(cli.root, "layers"))) == 2
