@@ -104,6 +104,11 @@ int cli_load(int argc, char **argv)
     int r = cli_image_store_open(&o, &s, &err);
     if (r == 0)
         r = image_load(s, in != NULL ? fd : STDIN_FILENO, print_loaded, NULL, &err);
+    /* members no image uses (VERSION, <id>/json, a failed load's blobs) */
+    struct store_gc_result gc;
+    v12n_error ignored = {0};
+    if (s != NULL)
+        store_gc(s, &gc, &ignored);
     store_close(s);
     return r < 0 ? cli_error(&err) : 0;
 }

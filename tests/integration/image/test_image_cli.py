@@ -413,6 +413,8 @@ def test_load_refuses_bad_archives(cli):
     assert r.rc == 1 and "not in the archive" in r.err, r
     assert cli.names() == []
     assert cli.temps() == []
+    # what the failed load stored is collected
+    assert os.listdir(os.path.join(cli.root, "blobs", "sha256")) == []
 
 
 def test_import_a_rootfs_tarball(cli):
