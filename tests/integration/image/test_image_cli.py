@@ -513,3 +513,27 @@ def test_concurrent_pulls_of_one_image(cli, registry, pusher, unique):
     assert cli.names() == [ref]
     assert cli.temps() == []
     assert len(os.listdir(os.path.join(cli.root, "layers"))) == 2
+
+
+def test_pull_docker_schema2_by_digest(cli, registry, pusher, unique):
+    layout = pusher.layout()
+    img = two_layer_image(layout)
+    layout.tag(img, "v1")
+    pusher.push(layout, "v1", registry, unique, fmt="v2s2")
+    raw = pusher.raw_manifest("%s/%s:v1" % (registry.host, unique))
+    assert json.loads(raw)["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    import hashlib
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    ref = "%s/%s@%s" % (registry.host, unique, digest)
+    r = cli.ok("pull", "--insecure", ref)
+    assert "Digest: " + digest in r.out and r.out.splitlines()[-1] == ref
+    rows = [json.loads(l) for l in cli.ok("images", "--format", "json").out.splitlines()]
+    assert [(x["Repository"], x["Tag"], x["Digest"]) for x in rows] == [
+        ("%s/%s" % (registry.host, unique), "<none>", digest)]
+    info = cli.inspect(ref)
+    assert info["RepoTags"] == [] and info["RepoDigests"] == [ref]
+    assert info["Id"] == img.config.digest
+    # a digest that is not the manifest's is refused
+    bad = "%s/%s@sha256:%s" % (registry.host, unique, "0" * 64)
+    r = cli("pull", "--insecure", bad)
+    assert r.rc == 1 and len(r.err.splitlines()) == 1, r
