@@ -279,9 +279,17 @@ def test_pull_busybox_offline_falls_back_to_the_builtin_image(cli):
     assert r.rc == 1 and r.err.startswith("v12n: pull docker.io/library/alpine:latest: "), r
 
 
-def test_busybox_of_another_registry_is_never_replaced(cli, registry):
-    # the fallback is for docker.io's busybox when no registry answers; an
-    # answer (404 here) stays an error (unit-tested for docker.io: test_pull.c)
+def test_busybox_is_not_replaced_when_a_registry_answers(cli, registry, auth_registry):
+    # the fallback is for docker.io's busybox when no registry can be
+    # reached; an answer stays an error.  The local registries stand in for
+    # docker.io as proxies: with --insecure the client, refused the CONNECT,
+    # asks them over plain HTTP.
+    for reg, status in ((registry, "manifest unknown (404)"), (auth_registry, "unauthorized (401)")):
+        proxy = {"https_proxy": "http://" + reg.host, "http_proxy": "http://" + reg.host}
+        r = cli("pull", "--insecure", "busybox", env=proxy)
+        assert r.rc == 1, r
+        assert r.err == "v12n: pull docker.io/library/busybox:latest: %s\n" % status \
+            or (status.startswith("unauth") and "401" in r.err and "notice" not in r.err), r
     r = cli("pull", "--insecure", registry.host + "/library/busybox")
     assert r.rc == 1 and "404" in r.err and "notice" not in r.err, r
     assert cli.names() == []
