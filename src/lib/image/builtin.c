@@ -61,6 +61,8 @@ static char *list_applets(const char *path, v12n_error *err)
     while (out != NULL && len < APPLET_LIST_MAX &&
            ((n = read(rfd, out + len, APPLET_LIST_MAX - len)) > 0 || (n < 0 && errno == EINTR)))
         len += n > 0 ? (size_t)n : 0;
+    /* closed first: a child with more to say gets EPIPE rather than block */
+    close(v12n_take_fd(&rfd));
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
