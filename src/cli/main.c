@@ -45,11 +45,20 @@ int main(int argc, char **argv)
     if (strcmp(name, "v12n-runc") == 0 || strcmp(name, "runc") == 0)
         return cli_oci_main(argc, argv);
     /* global options, before the command */
-    while (argc >= 3 && strcmp(argv[1], "--root") == 0) {
-        cli_root = argv[2];
-        argv[2] = argv[0];
-        argc -= 2;
-        argv += 2;
+    for (;;) {
+        if (argc >= 3 && strcmp(argv[1], "--root") == 0) {
+            cli_root = argv[2];
+            argv[2] = argv[0];
+            argc -= 2;
+            argv += 2;
+        } else if (argc >= 2 && strncmp(argv[1], "--root=", 7) == 0) {
+            cli_root = argv[1] + 7;
+            argv[1] = argv[0];
+            argc -= 1;
+            argv += 1;
+        } else {
+            break;
+        }
     }
     if (argc < 2)
         return usage(stderr);

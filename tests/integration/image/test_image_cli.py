@@ -264,6 +264,9 @@ def test_builtin_busybox(cli):
     # the same busybox gives the same image
     assert cli.ok("image", "builtin", "busybox", "localhost/bb:1").out.split()[0] == image_id
     assert cli.names() == ["busybox:latest", "localhost/bb:1"]
+    # --root=DIR is the same store
+    r = subprocess.run([V12N, "--root=" + cli.root, "images", "-q"], capture_output=True, env=cli.env)
+    assert r.stdout.decode() == image_id[7:19] + "\n"
 
 
 def test_pull_busybox_offline_falls_back_to_the_builtin_image(cli):
