@@ -5,6 +5,7 @@
 #ifndef V12N_TEST_VIRTIO_DRIVER_H
 #define V12N_TEST_VIRTIO_DRIVER_H
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
