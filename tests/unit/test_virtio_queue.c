@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "virtio_driver.h"
@@ -353,6 +354,44 @@ static void test_queue_layout_fixed_when_ready(void **state)
     assert_int_equal(vm->dev->queues[0].desc_gpa, ring_desc(0));
 }
 
+/* With an ioeventfd, the guest's QueueNotify write reaches the device as an
+ * eventfd signal on the event loop, not through the bus handler. */
+static uint64_t kick_addr, kick_value;
+static int kick_fd = -1;
+
+static int accepting_ioeventfd(void *ctx, uint64_t addr, unsigned len, uint64_t value, int fd,
+                               v12n_error *err)
+{
+    (void)ctx, (void)len, (void)err;
+    kick_addr = addr;
+    kick_value = value;
+    kick_fd = fd;
+    return 0;
+}
+
+static void test_ioeventfd_kick(void **state)
+{
+    (void)state;
+    struct fake_vm vm;
+    fake_vm_init(&vm);
+    vm.svc.ioeventfd = accepting_ioeventfd;
+    v12n_error err = {0};
+    assert_int_equal(fake_vm_attach(&vm, virtio_rng_create(&vm.svc, &err)), 0);
+    assert_int_equal(kick_addr, FAKE_MMIO + VIRTIO_MMIO_QUEUE_NOTIFY);
+    assert_int_equal(kick_value, 0);
+    assert_int_equal(vm.watched_fd, kick_fd);
+    fake_driver_start(&vm, ALL_FEATURES);
+    struct fake_buf b = {FAKE_DATA, 32, true};
+    fake_post(&vm, 0, &b, 1);
+    uint64_t one = 1;
+    assert_int_equal(write(kick_fd, &one, sizeof(one)), sizeof(one)); /* what KVM does */
+    vm.watch_cb(vm.watch_arg);
+    assert_int_equal(fake_used_idx(&vm, 0), 1);
+    assert_int_equal(fake_used_elem(&vm, 0, 0).len, 32);
+    fake_vm_destroy(&vm);
+    assert_int_equal(vm.watched_fd, -1); /* detach stops watching */
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -382,6 +421,7 @@ int main(void)
         T(test_no_interrupt_flag),
         T(test_event_idx),
         T(test_queue_layout_fixed_when_ready),
+        cmocka_unit_test(test_ioeventfd_kick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -173,8 +173,12 @@ int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e
     if (walk_chain(q, mem, elem, err) < 0)
         return -1;
     q->last_avail++;
-    if (q->event_idx) /* avail_event: kick us again once past this entry */
-        __atomic_store_n(&q->used[USED_RING + 4 * q->size], q->last_avail, __ATOMIC_RELEASE);
+    /* avail_event: kick us again once past this entry.  Sequentially
+     * consistent, so that our next load of avail->idx cannot pass it: else a
+     * driver adding an entry in between could read the old avail_event, skip
+     * the kick, and we would miss the entry. */
+    if (q->event_idx)
+        __atomic_store_n(&q->used[USED_RING + 4 * q->size], q->last_avail, __ATOMIC_SEQ_CST);
     return 1;
 }
 
