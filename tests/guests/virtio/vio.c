@@ -29,6 +29,34 @@
 
 #define VERSION_1 (1ull << 32)
 
+#ifdef VIO_HOSTED
+static uint32_t rd(uintptr_t base, unsigned reg)
+{
+    return vio_hosted_read(base + 4 * reg, 4);
+}
+static void wr(uintptr_t base, unsigned reg, uint32_t v)
+{
+    vio_hosted_write(base + 4 * reg, v);
+}
+uint8_t vio_config8(struct vio_dev *d, unsigned off)
+{
+    return (uint8_t)vio_hosted_read(d->base + 0x100 + off, 1);
+}
+#else
+static uint32_t rd(uintptr_t base, unsigned reg)
+{
+    return ((volatile uint32_t *)base)[reg];
+}
+static void wr(uintptr_t base, unsigned reg, uint32_t v)
+{
+    ((volatile uint32_t *)base)[reg] = v;
+}
+uint8_t vio_config8(struct vio_dev *d, unsigned off)
+{
+    return ((volatile uint8_t *)d->base)[0x100 + off];
+}
+#endif
+
 void vio_memset(void *p, int c, size_t n)
 {
     volatile uint8_t *b = p;
@@ -56,51 +84,52 @@ void vio_memcpy(void *dst, const void *src, size_t n)
 bool vio_find(struct vio_dev *d, uint32_t device_id, uint64_t features)
 {
     for (unsigned i = 0; i < VIO_MMIO_SLOTS; i++) {
-        volatile uint32_t *r = (volatile uint32_t *)(VIO_MMIO_FIRST + i * VIO_MMIO_STEP);
-        if (r[R_MAGIC] != 0x74726976 || r[R_VERSION] != 2 || r[R_DEVICE_ID] != device_id)
+        uintptr_t r = VIO_MMIO_FIRST + i * VIO_MMIO_STEP;
+        if (rd(r, R_MAGIC) != 0x74726976 || rd(r, R_VERSION) != 2 ||
+            rd(r, R_DEVICE_ID) != device_id)
             continue;
-        d->regs = r;
-        r[R_STATUS] = 0;
-        r[R_STATUS] = S_ACK | S_DRIVER;
-        r[R_DEV_FEAT_SEL] = 0;
-        uint64_t offered = r[R_DEV_FEATURES];
-        r[R_DEV_FEAT_SEL] = 1;
-        offered |= (uint64_t)r[R_DEV_FEATURES] << 32;
+        d->base = r;
+        wr(r, R_STATUS, 0);
+        wr(r, R_STATUS, S_ACK | S_DRIVER);
+        wr(r, R_DEV_FEAT_SEL, 0);
+        uint64_t offered = rd(r, R_DEV_FEATURES);
+        wr(r, R_DEV_FEAT_SEL, 1);
+        offered |= (uint64_t)rd(r, R_DEV_FEATURES) << 32;
         uint64_t want = (features | VERSION_1) & offered;
-        r[R_DRV_FEAT_SEL] = 0;
-        r[R_DRV_FEATURES] = (uint32_t)want;
-        r[R_DRV_FEAT_SEL] = 1;
-        r[R_DRV_FEATURES] = (uint32_t)(want >> 32);
-        r[R_STATUS] = S_ACK | S_DRIVER | S_FEATURES_OK;
-        return (r[R_STATUS] & S_FEATURES_OK) != 0;
+        wr(r, R_DRV_FEAT_SEL, 0);
+        wr(r, R_DRV_FEATURES, (uint32_t)want);
+        wr(r, R_DRV_FEAT_SEL, 1);
+        wr(r, R_DRV_FEATURES, (uint32_t)(want >> 32));
+        wr(r, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+        return (rd(r, R_STATUS) & S_FEATURES_OK) != 0;
     }
     return false;
 }
 
 bool vio_setup_queue(struct vio_dev *d, struct vio_queue *q, unsigned index)
 {
-    volatile uint32_t *r = d->regs;
+    uintptr_t r = d->base;
     vio_memset(q, 0, sizeof(*q));
     q->index = index;
-    r[R_QUEUE_SEL] = index;
-    if (r[R_QUEUE_NUM_MAX] < VIO_QSIZE)
+    wr(r, R_QUEUE_SEL, index);
+    if (rd(r, R_QUEUE_NUM_MAX) < VIO_QSIZE)
         return false;
-    r[R_QUEUE_NUM] = VIO_QSIZE;
+    wr(r, R_QUEUE_NUM, VIO_QSIZE);
     uint64_t desc = (uintptr_t)q->desc, avail = (uintptr_t)&q->avail, used = (uintptr_t)&q->used;
-    r[R_DESC_LO] = (uint32_t)desc;
-    r[R_DESC_HI] = (uint32_t)(desc >> 32);
-    r[R_DRIVER_LO] = (uint32_t)avail;
-    r[R_DRIVER_HI] = (uint32_t)(avail >> 32);
-    r[R_DEVICE_LO] = (uint32_t)used;
-    r[R_DEVICE_HI] = (uint32_t)(used >> 32);
-    r[R_QUEUE_READY] = 1;
-    return r[R_QUEUE_READY] == 1;
+    wr(r, R_DESC_LO, (uint32_t)desc);
+    wr(r, R_DESC_HI, (uint32_t)(desc >> 32));
+    wr(r, R_DRIVER_LO, (uint32_t)avail);
+    wr(r, R_DRIVER_HI, (uint32_t)(avail >> 32));
+    wr(r, R_DEVICE_LO, (uint32_t)used);
+    wr(r, R_DEVICE_HI, (uint32_t)(used >> 32));
+    wr(r, R_QUEUE_READY, 1);
+    return rd(r, R_QUEUE_READY) == 1;
 }
 
 bool vio_start(struct vio_dev *d)
 {
-    d->regs[R_STATUS] = S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK;
-    return (d->regs[R_STATUS] & (S_FAILED | S_NEEDS_RESET)) == 0;
+    wr(d->base, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+    return (rd(d->base, R_STATUS) & (S_FAILED | S_NEEDS_RESET)) == 0;
 }
 
 void vio_post(struct vio_dev *d, struct vio_queue *q, const struct vio_buf *bufs, unsigned n)
@@ -117,7 +146,7 @@ void vio_post(struct vio_dev *d, struct vio_queue *q, const struct vio_buf *bufs
     q->avail.ring[q->avail.idx % VIO_QSIZE] = head;
     __atomic_thread_fence(__ATOMIC_SEQ_CST); /* descriptors before the index */
     __atomic_store_n(&q->avail.idx, (uint16_t)(q->avail.idx + 1), __ATOMIC_RELEASE);
-    d->regs[R_QUEUE_NOTIFY] = q->index;
+    wr(d->base, R_QUEUE_NOTIFY, q->index);
 }
 
 long vio_wait(struct vio_queue *q, unsigned long spins)
@@ -138,9 +167,4 @@ long vio_transfer(struct vio_dev *d, struct vio_queue *q, const struct vio_buf *
 {
     vio_post(d, q, bufs, n);
     return vio_wait(q, spins);
-}
-
-uint8_t vio_config8(struct vio_dev *d, unsigned off)
-{
-    return ((volatile uint8_t *)d->regs)[0x100 + off];
 }

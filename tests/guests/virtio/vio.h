@@ -37,8 +37,14 @@ struct vio_queue {
 };
 
 struct vio_dev {
-    volatile uint32_t *regs;
+    uintptr_t base; /* the device's register page */
 };
+
+/* Built with VIO_HOSTED (the host-side unit test that runs these programs
+ * against the real devices in a thread), register accesses go through
+ * these instead of touching MMIO. */
+uint32_t vio_hosted_read(uintptr_t addr, unsigned len);
+void vio_hosted_write(uintptr_t addr, uint32_t value);
 
 struct vio_buf {
     void *addr;
