@@ -187,7 +187,8 @@ static void test_guest(void **state)
     int sock = packet_socket(tap);
     identity_memory();
     v12n_error err = {0};
-    struct virtio_net_opts opts = {.tap = tap, .mac = guest_mac, .tap_fd = -1};
+    struct virtio_net_opts opts = {.tap = tap, .mac_set = true, .tap_fd = -1};
+    memcpy(opts.mac, guest_mac, 6);
     attach(virtio_net_create(&opts, &vm.svc, &err));
 
     pthread_t thread;

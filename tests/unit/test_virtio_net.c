@@ -65,7 +65,8 @@ static int setup(void **state)
 
     fake_vm_init(&t->vm);
     v12n_error err = {0};
-    struct virtio_net_opts opts = {.tap = t->tap, .mac = guest_mac, .tap_fd = -1};
+    struct virtio_net_opts opts = {.tap = t->tap, .mac_set = true, .tap_fd = -1};
+    memcpy(opts.mac, guest_mac, 6);
     struct virtio_dev *dev = virtio_net_create(&opts, &t->vm.svc, &err);
     if (!dev)
         fail_msg("%s", err.msg);

@@ -175,10 +175,10 @@ static int open_tap(struct virtio_net *n, const char *name, v12n_error *err)
     return 0;
 }
 
-static int set_mac(struct virtio_net *n, const uint8_t *mac, v12n_error *err)
+static int set_mac(struct virtio_net *n, const struct virtio_net_opts *opts, v12n_error *err)
 {
-    if (mac) {
-        memcpy(n->config.mac, mac, 6);
+    if (opts->mac_set) {
+        memcpy(n->config.mac, opts->mac, 6);
         return 0;
     }
     if (getrandom(n->config.mac, 6, 0) != 6)
@@ -199,7 +199,7 @@ struct virtio_dev *virtio_net_create(const struct virtio_net_opts *opts, struct 
     n->tap_fd = opts->tap_fd;
     int r = opts->tap_fd >= 0 ? 0 : open_tap(n, opts->tap ? opts->tap : "", err);
     if (r == 0)
-        r = set_mac(n, opts->mac, err);
+        r = set_mac(n, opts, err);
     if (r < 0) {
         virtio_dev_destroy(&n->dev);
         return NULL;
