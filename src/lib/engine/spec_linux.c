@@ -172,7 +172,7 @@ json_t *engine_spec_linux(const struct engine_run_opts *opts, unsigned long long
     }
     json_t *seccomp = engine_docker_seccomp(caps);
     if (seccomp == NULL || json_object_set_new(linux_obj, "seccomp", seccomp) < 0 ||
-        json_object_set_new(linux_obj, "maskedPaths", strings(engine_docker_masked_paths)) < 0 ||
+        json_object_set_new(linux_obj, "maskedPaths", engine_docker_masked_paths_json()) < 0 ||
         json_object_set_new(linux_obj, "readonlyPaths", strings(engine_docker_readonly_paths)) < 0)
         return v12n_fail(err, ENOMEM, "linux"), NULL;
     return v12n_take_ptr(&linux_obj);
