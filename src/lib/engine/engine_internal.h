@@ -29,6 +29,11 @@ extern const char *const engine_docker_readonly_paths[];
  * per-CPU thermal_throttle directories, as Docker does; NULL on ENOMEM. */
 json_t *engine_docker_masked_paths_json(void);
 
+/* Whether the host can limit swap (Docker's SwapLimit): memsw accounting in
+ * the v1 memory controller under cgroup_root, or on a pure cgroup2 host
+ * memory.swap.max in our own cgroup.  Unknown counts as no. */
+bool engine_swap_limit_supported(const char *cgroup_root);
+
 struct engine_run_opts;
 struct engine_bundle_paths;
 struct image_config;

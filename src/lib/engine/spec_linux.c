@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #define MIN_MEMORY     (6 << 20) /* Docker's floor: below, the container cannot start */
 #define HOST_DEV_DEPTH 3
 #define HOST_DEV_MAX   4096
+#define CGROUP_ROOT    "/sys/fs/cgroup"
 
 static json_t *strings(const char *const *v)
 {
@@ -72,10 +74,19 @@ static int resources(const struct engine_run_opts *opts, json_t *res, v12n_error
 {
     if (opts->memory < 0 || (opts->memory > 0 && opts->memory < MIN_MEMORY))
         return v12n_fail(err, EINVAL, "--memory: the minimum is 6MiB");
-    if (opts->memory > 0 &&
-        json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)opts->memory)) <
-            0)
-        return v12n_fail(err, ENOMEM, "linux.resources.memory");
+    if (opts->memory > 0) {
+        json_t *mem = json_pack("{s:I}", "limit", (json_int_t)opts->memory);
+        /* Docker's default --memory-swap: memory+swap = 2x memory, where the
+         * host can limit swap at all (else no swap limit is set). */
+        if (mem != NULL && opts->memory <= INT64_MAX / 2 &&
+            engine_swap_limit_supported(CGROUP_ROOT) &&
+            json_object_set_new(mem, "swap", json_integer((json_int_t)opts->memory * 2)) < 0) {
+            json_decref(mem);
+            mem = NULL;
+        }
+        if (json_object_set_new(res, "memory", mem) < 0)
+            return v12n_fail(err, ENOMEM, "linux.resources.memory");
+    }
     if (opts->nano_cpus < 0)
         return v12n_fail(err, EINVAL, "--cpus: must be positive");
     if (opts->nano_cpus > 0) {
