@@ -637,6 +637,8 @@ static void namespaces_and_resources(void **state)
          n < ns + 6; n++)
         assert_true(has_ns(c, *n));
     assert_false(has_ns(c, "user"));
+    /* Docker >= 29.5: a time namespace where the kernel has them. */
+    assert_int_equal(has_ns(c, "time"), access("/proc/self/ns/time", F_OK) == 0);
     json_t *res = json_object_get(json_object_get(c, "linux"), "resources");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "memory"), "limit")),
                      512 << 20);

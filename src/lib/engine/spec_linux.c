@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "engine/bundle.h"
 #include "engine/engine_internal.h"
@@ -20,6 +21,7 @@
 #define HOST_DEV_DEPTH 3
 #define HOST_DEV_MAX   4096
 #define CGROUP_ROOT    "/sys/fs/cgroup"
+#define TIME_NS        "/proc/self/ns/time"
 
 static json_t *strings(const char *const *v)
 {
@@ -35,6 +37,10 @@ static json_t *namespaces(const struct engine_run_opts *opts)
                            "uts", "type", "mount", "type", "cgroup");
     if (ns != NULL && opts->network != ENGINE_NET_HOST)
         json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
+    /* Docker (since 29.5) gives each container its own time namespace where
+     * the kernel has them (>= 5.6). */
+    if (ns != NULL && access(TIME_NS, F_OK) == 0)
+        json_array_append_new(ns, json_pack("{s:s}", "type", "time"));
     return ns;
 }
 
