@@ -23,7 +23,7 @@
 /* The host's name, which Docker gives a --network host container. */
 static bool host_name(char *buf, size_t len)
 {
-    return len > 0 && gethostname(buf, len) == 0 && memchr(buf, '\0', len) != NULL &&
+    return buf != NULL && len > 0 && gethostname(buf, len) == 0 && memchr(buf, '\0', len) != NULL &&
            buf[0] != '\0';
 }
 
