@@ -250,6 +250,60 @@ static void etc_files(void **state)
     assert_int_equal(v12n_rm_rf(dir, &err), 0);
 }
 
+/* The host's file, "" when it has none. */
+static char *host_text(const char *path)
+{
+    v12n_error err = {0};
+    if (access(path, F_OK) < 0)
+        return strdup("");
+    char *t = v12n_read_file(path, NULL, &err);
+    assert_non_null(t);
+    return t;
+}
+
+/* --network host: Docker copies the host's hosts and resolv.conf, and the
+ * container is named as the host. */
+static void etc_files_host_network(void **state)
+{
+    char dir[] = "/tmp/v12n-test-etcXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    v12n_error err = {0};
+    assert_int_equal(engine_etc_files_write(dir, "web1", ENGINE_NET_HOST, &err), 0);
+    static const char *const files[][2] = {{"hosts", "/etc/hosts"},
+                                           {"resolv.conf", "/etc/resolv.conf"}};
+    for (size_t i = 0; i < 2; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
+        char *got = v12n_read_file(path, NULL, &err);
+        assert_non_null(got);
+        char *want = host_text(files[i][1]);
+        assert_string_equal(got, want);
+        free(got);
+        free(want);
+    }
+    /* Not the generated file: that one names the container. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/hosts", dir);
+    char *hosts = v12n_read_file(path, NULL, &err);
+    assert_null(strstr(hosts, "\tweb1\n"));
+    free(hosts);
+    assert_int_equal(v12n_rm_rf(dir, &err), 0);
+
+    struct engine_run_opts o;
+    engine_run_opts_init(&o);
+    struct engine_bundle_paths paths = {.container_id = "0123456789abcdef"};
+    char buf[128], host[128];
+    assert_int_equal(gethostname(host, sizeof host), 0);
+    assert_string_equal(engine_spec_hostname(&o, &paths, buf, sizeof buf), "0123456789ab");
+    o.network = ENGINE_NET_HOST;
+    assert_string_equal(engine_spec_hostname(&o, &paths, buf, sizeof buf), host);
+    char name[] = "given";
+    o.hostname = name;
+    assert_string_equal(engine_spec_hostname(&o, &paths, buf, sizeof buf), "given");
+    o.hostname = NULL;
+    engine_run_opts_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +316,7 @@ int main(void)
         cmocka_unit_test(caps_and_network),
         cmocka_unit_test(resolv_conf),
         cmocka_unit_test(etc_files),
+        cmocka_unit_test(etc_files_host_network),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

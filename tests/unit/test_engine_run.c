@@ -2,7 +2,8 @@
  * one, the generated /etc files, the config built from an image config, run
  * by `v12n oci run` (busybox from Debian's busybox-static).  Inside, the
  * container must see the layers in order, hold exactly Docker's capability
- * set, and have unshare(CLONE_NEWUSER) refused -- which the same config
+ * set, chroot allowed, memory+swap at twice --memory, and have
+ * unshare(CLONE_NEWUSER) refused -- which the same config
  * without linux.seccomp allows, so the refusal is the profile's doing.
  * Needs root, /bin/busybox and $V12N (set by meson); skipped otherwise. */
 #include <errno.h>
@@ -93,6 +94,9 @@ static const char SCRIPT[] = "busybox cat /etc/motd; busybox cat /marker;"
                              "busybox hostname;"
                              "if busybox unshare -U busybox true 2>/dev/null; then echo unshare-ok;"
                              "else echo unshare-denied; fi;"
+                             "busybox chroot / busybox true && echo chroot-ok;"
+                             "echo memsw=$(busybox cat "
+                             "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null);"
                              "echo written > /written";
 
 /* `v12n oci --root state run --bundle bundle id`; its stdout into out. */
@@ -152,6 +156,7 @@ static void overlay_spec_run(void **state)
     struct engine_run_opts opts;
     engine_run_opts_init(&opts);
     opts.hostname = strdup("engtest");
+    opts.memory = 64 << 20;
     assert_int_equal(engine_opt_env(&opts, "FROM_CLI=1", &err), 0);
     struct engine_bundle_paths paths = {.rootfs = merged, .etc_dir = etc};
     json_t *image = json_pack("{s:{s:[s,s,s],s:[s]}}", "config", "Entrypoint", "/bin/sh", "-c",
@@ -175,6 +180,10 @@ static void overlay_spec_run(void **state)
     assert_non_null(strstr(out, "CapBnd:\t" DOCKER_CAP_MASK "\n"));
     assert_non_null(strstr(out, "engtest\n"));
     assert_non_null(strstr(out, "unshare-denied\n"));
+    assert_non_null(strstr(out, "chroot-ok\n")); /* allowed: CAP_SYS_CHROOT is a default */
+    /* Docker's default swap: memory+swap = 2x --memory, where the host has memsw. */
+    if (engine_swap_limit_supported("/sys/fs/cgroup") && access("/sys/fs/cgroup/memory", F_OK) == 0)
+        assert_non_null(strstr(out, "memsw=134217728\n"));
     /* Writes land in the upper directory, not in a layer. */
     char written[160];
     path_of(written, sizeof written, "upper/written");

@@ -20,6 +20,7 @@
 
 #include "container/spec.h"
 #include "engine/bundle.h"
+#include "engine/engine_internal.h"
 #include "util/fs.h"
 #include "util/json.h"
 
@@ -601,6 +602,27 @@ static bool has_ns(json_t *config, const char *type)
     return false;
 }
 
+/* SwapLimit on a v1 layout: memsw accounting or not.  (A scratch directory
+ * is not a cgroup2 mount, so it reads as v1.) */
+static void swap_limit(void **state)
+{
+    char memory[160], memsw[200];
+    snprintf(memory, sizeof memory, "%s/cg/memory", tmp);
+    snprintf(memsw, sizeof memsw, "%s/memory.memsw.limit_in_bytes", memory);
+    v12n_error err;
+    assert_int_equal(v12n_mkdir_p(memory, 0755, &err), 0);
+    char root[140];
+    snprintf(root, sizeof root, "%s/cg", tmp);
+    assert_false(engine_swap_limit_supported(root));
+    write_at("cg/memory/memory.memsw.limit_in_bytes", "9223372036854771712\n");
+    assert_true(engine_swap_limit_supported(root));
+    assert_false(engine_swap_limit_supported("/nonexistent-v12n"));
+    /* This host: the answer follows its memory controller. */
+    if (access("/sys/fs/cgroup/memory", F_OK) == 0)
+        assert_int_equal(engine_swap_limit_supported("/sys/fs/cgroup"),
+                         access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0);
+}
+
 static void namespaces_and_resources(void **state)
 {
     struct engine_run_opts o;
@@ -615,9 +637,17 @@ static void namespaces_and_resources(void **state)
          n < ns + 6; n++)
         assert_true(has_ns(c, *n));
     assert_false(has_ns(c, "user"));
+    /* Docker >= 29.5: a time namespace where the kernel has them. */
+    assert_int_equal(has_ns(c, "time"), access("/proc/self/ns/time", F_OK) == 0);
     json_t *res = json_object_get(json_object_get(c, "linux"), "resources");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "memory"), "limit")),
                      512 << 20);
+    /* Docker's default swap: memory+swap = 2x memory, where it can be limited. */
+    json_t *swap = json_object_get(json_object_get(res, "memory"), "swap");
+    if (engine_swap_limit_supported("/sys/fs/cgroup"))
+        assert_int_equal(json_integer_value(swap), 2 * (512 << 20));
+    else
+        assert_null(swap);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "cpu"), "quota")),
                      150000);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "cpu"), "period")),
@@ -751,6 +781,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cap_add_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(privileged, setup, teardown),
         cmocka_unit_test_setup_teardown(namespaces_and_resources, setup, teardown),
+        cmocka_unit_test_setup_teardown(swap_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(mounts, setup, teardown),
         cmocka_unit_test_setup_teardown(annotations_and_stop_signal, setup, teardown),
     };

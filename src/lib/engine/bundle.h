@@ -127,13 +127,16 @@ int engine_spec_build(json_t *image_config, const struct engine_run_opts *opts,
 /* The signal that stops this container (SIGTERM unless the image says). */
 int engine_spec_stop_signal(json_t *config);
 
-/* The hostname engine_spec_build will use (for engine_etc_files_write). */
+/* The hostname engine_spec_build will use (for engine_etc_files_write):
+ * --hostname, else with --network host the host's, else the container id's
+ * first 12 characters. */
 const char *engine_spec_hostname(const struct engine_run_opts *opts,
                                  const struct engine_bundle_paths *paths, char *buf, size_t len);
 
 /* ---- /etc files ---------------------------------------------------------- */
 
-/* Write dir/hostname, dir/hosts and dir/resolv.conf (dir created 0755). */
+/* Write dir/hostname, dir/hosts and dir/resolv.conf (dir created 0755).
+ * With ENGINE_NET_HOST, hosts and resolv.conf are copies of the host's. */
 int engine_etc_files_write(const char *dir, const char *hostname, enum engine_network net,
                            v12n_error *err);
 

@@ -2,12 +2,16 @@
  * capability set, masked and read-only paths, and the default seccomp
  * profile (an allowlist with EPERM for the rest, argument rules for
  * socket/personality/clone, syscalls that depend on a capability).  The
- * tables follow the profile Docker documents (docs.docker.com, "Seccomp
- * security profiles for Docker"), flattened for x86-64: no includes/excludes
- * at run time, the capability rules are chosen when the profile is built. */
+ * content matches moby's (github.com/moby/profiles seccomp v0.2.3, vendored
+ * by moby/moby b985e2313a; oci/defaults.go and oci/caps/defaults.go there),
+ * flattened for x86-64: no includes/excludes at run time, the capability and
+ * kernel-version rules are chosen when the profile is built. */
+#include <glob.h>
 #include <linux/capability.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/utsname.h>
 
 #include "engine/engine_internal.h"
 
@@ -32,19 +36,24 @@ const char *const engine_docker_default_caps[] = {
 };
 
 const char *const engine_docker_masked_paths[] = {
-    "/proc/asound",
     "/proc/acpi",
+    "/proc/asound",
+    "/proc/interrupts",
     "/proc/kcore",
     "/proc/keys",
     "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
     "/proc/sched_debug",
     "/proc/scsi",
-    "/sys/firmware",
+    "/proc/timer_list",
+    "/proc/timer_stats",
     "/sys/devices/virtual/powercap",
+    "/sys/firmware",
     NULL,
 };
+
+/* Per-CPU thermal_throttle directories leak host activity (as
+ * /proc/interrupts does); Docker masks those that exist on the host. */
+#define THERMAL_THROTTLE_GLOB "/sys/devices/system/cpu/cpu[0-9]*/thermal_throttle"
 
 const char *const engine_docker_readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
@@ -169,6 +178,7 @@ static const char *const allow_always[] = {
     "getuid",
     "getuid32",
     "getxattr",
+    "getxattrat",
     "inotify_add_watch",
     "inotify_init",
     "inotify_init1",
@@ -194,7 +204,9 @@ static const char *const allow_always[] = {
     "link",
     "linkat",
     "listen",
+    "listmount",
     "listxattr",
+    "listxattrat",
     "llistxattr",
     "_llseek",
     "lremovexattr",
@@ -231,6 +243,7 @@ static const char *const allow_always[] = {
     "msgget",
     "msgrcv",
     "msgsnd",
+    "mseal",
     "msync",
     "munlock",
     "munlockall",
@@ -276,10 +289,12 @@ static const char *const allow_always[] = {
     "recvmsg",
     "remap_file_pages",
     "removexattr",
+    "removexattrat",
     "rename",
     "renameat",
     "renameat2",
     "restart_syscall",
+    "riscv_hwprobe",
     "rmdir",
     "rseq",
     "rt_sigaction",
@@ -345,6 +360,7 @@ static const char *const allow_always[] = {
     "setuid",
     "setuid32",
     "setxattr",
+    "setxattrat",
     "shmat",
     "shmctl",
     "shmdt",
@@ -362,6 +378,7 @@ static const char *const allow_always[] = {
     "stat64",
     "statfs",
     "statfs64",
+    "statmount",
     "statx",
     "symlink",
     "symlinkat",
@@ -393,6 +410,7 @@ static const char *const allow_always[] = {
     "uname",
     "unlink",
     "unlinkat",
+    "uretprobe",
     "utime",
     "utimensat",
     "utimensat_time64",
@@ -404,33 +422,56 @@ static const char *const allow_always[] = {
     "waitpid",
     "write",
     "writev",
-    /* kernel >= 4.8: ptrace can no longer bypass seccomp */
-    "process_vm_readv",
-    "process_vm_writev",
-    "ptrace",
-    /* x86 */
+    /* x86 (Docker's per-arch rules for amd64/x32/x86) */
     "arch_prctl",
     "modify_ldt",
     NULL,
 };
 
+/* From kernel 4.8 on, ptrace can no longer be used to bypass seccomp, so
+ * these are allowed to everyone; before, only with CAP_SYS_PTRACE. */
+static const char *const allow_since_4_8[] = {"process_vm_readv", "process_vm_writev", "ptrace",
+                                              NULL};
+
 /* Syscalls a capability unlocks. */
 static const char *const for_dac_read_search[] = {"open_by_handle_at", NULL};
 static const char *const for_sys_admin[] = {
-    "bpf",           "clone",           "clone3",
-    "fanotify_init", "fsconfig",        "fsmount",
-    "fsopen",        "fspick",          "lookup_dcookie",
-    "mount",         "mount_setattr",   "move_mount",
-    "open_tree",     "perf_event_open", "quotactl",
-    "quotactl_fd",   "setdomainname",   "sethostname",
-    "setns",         "syslog",          "umount",
-    "umount2",       "unshare",         NULL,
+    "bpf",
+    "clone",
+    "clone3",
+    "fanotify_init",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "fspick",
+    "lookup_dcookie",
+    "lsm_get_self_attr",
+    "lsm_list_modules",
+    "lsm_set_self_attr",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "open_tree",
+    "perf_event_open",
+    "quotactl",
+    "quotactl_fd",
+    "setdomainname",
+    "sethostname",
+    "setns",
+    "syslog",
+    "umount",
+    "umount2",
+    "unshare",
+    NULL,
 };
 static const char *const for_sys_boot[] = {"reboot", NULL};
 static const char *const for_sys_chroot[] = {"chroot", NULL};
 static const char *const for_sys_module[] = {"delete_module", "init_module", "finit_module", NULL};
 static const char *const for_sys_pacct[] = {"acct", NULL};
-static const char *const for_sys_ptrace[] = {"kcmp", "pidfd_getfd", "process_madvise", NULL};
+static const char *const for_sys_ptrace[] = {
+    "kcmp",   "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev",
+    "ptrace", NULL,
+};
 static const char *const for_sys_rawio[] = {"iopl", "ioperm", NULL};
 static const char *const for_sys_time[] = {"settimeofday", "stime", "clock_settime",
                                            "clock_settime64", NULL};
@@ -461,6 +502,32 @@ static const struct cap_rule {
     {CAP_PERFMON, for_perfmon},
 };
 
+json_t *engine_docker_masked_paths_json(void)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && engine_docker_masked_paths[i] != NULL; i++)
+        if (json_array_append_new(a, json_string(engine_docker_masked_paths[i])) < 0)
+            goto fail;
+    if (a == NULL)
+        return NULL;
+    glob_t g;
+    int rc = glob(THERMAL_THROTTLE_GLOB, GLOB_ONLYDIR, NULL, &g);
+    if (rc == GLOB_NOMATCH)
+        return a;
+    if (rc != 0)
+        goto fail;
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        if (json_array_append_new(a, json_string(g.gl_pathv[i])) < 0) {
+            globfree(&g);
+            goto fail;
+        }
+    globfree(&g);
+    return a;
+fail:
+    json_decref(a);
+    return NULL;
+}
+
 /* personality(2) personas that are harmless: PER_LINUX, PER_LINUX32,
  * UNAME26, PER_LINUX32|UNAME26, and the query 0xffffffff. */
 static const unsigned long long allowed_personas[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
@@ -468,7 +535,11 @@ static const unsigned long long allowed_personas[] = {0x0, 0x8, 0x20000, 0x20008
 /* Namespace flags clone(2) may not carry without CAP_SYS_ADMIN:
  * CLONE_NEWNS|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET|NEWCGROUP. */
 #define CLONE_NS_MASK 0x7E020000ULL
-#define AF_VSOCK_NR   40
+
+/* socket(2) for every family but AF_ALG (38: the kernel's crypto API, a
+ * history of bugs) and AF_VSOCK (40: reaches the host): three ranges. */
+#define AF_ALG_NR   38
+#define AF_VSOCK_NR 40
 
 static json_t *names_array(const char *const *names)
 {
@@ -506,13 +577,27 @@ static void append(json_t *arr, json_t *item, bool *ok)
 
 json_t *engine_docker_seccomp(unsigned long long caps)
 {
+    struct utsname u;
+    unsigned major = 0, minor = 0;
+    /* An unreadable release counts as an old kernel: the stricter profile. */
+    if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) != 2)
+        major = minor = 0;
+    return engine_docker_seccomp_for_kernel(caps, major, minor);
+}
+
+json_t *engine_docker_seccomp_for_kernel(unsigned long long caps, unsigned kernel_major,
+                                         unsigned kernel_minor)
+{
     json_t *syscalls = json_array();
     if (syscalls == NULL)
         return NULL;
     bool ok = true;
     append(syscalls, rule(names_array(allow_always), "SCMP_ACT_ALLOW"), &ok);
-    /* socket: anything but AF_VSOCK (reaches the host through vsock). */
-    append(syscalls, arg_rule("socket", AF_VSOCK_NR, 0, "SCMP_CMP_NE"), &ok);
+    if (kernel_major > 4 || (kernel_major == 4 && kernel_minor >= 8))
+        append(syscalls, rule(names_array(allow_since_4_8), "SCMP_ACT_ALLOW"), &ok);
+    append(syscalls, arg_rule("socket", AF_ALG_NR, 0, "SCMP_CMP_LT"), &ok);
+    append(syscalls, arg_rule("socket", AF_ALG_NR + 1, 0, "SCMP_CMP_EQ"), &ok);
+    append(syscalls, arg_rule("socket", AF_VSOCK_NR, 0, "SCMP_CMP_GT"), &ok);
     for (size_t i = 0; i < N_ELEMENTS(allowed_personas); i++)
         append(syscalls, arg_rule("personality", allowed_personas[i], 0, "SCMP_CMP_EQ"), &ok);
     for (size_t i = 0; i < N_ELEMENTS(cap_rules); i++)

@@ -17,10 +17,22 @@ extern const char *const engine_docker_default_caps[];
 /* Docker's default seccomp profile for a container holding the capability
  * set caps (bit n = capability n), as a linux.seccomp object. */
 json_t *engine_docker_seccomp(unsigned long long caps);
+/* The same for a given kernel version: some rules depend on it (ptrace is
+ * only safe to allow from 4.8 on).  engine_docker_seccomp uses uname(2). */
+json_t *engine_docker_seccomp_for_kernel(unsigned long long caps, unsigned kernel_major,
+                                         unsigned kernel_minor);
 
 /* Docker's masked and read-only paths, NULL-terminated. */
 extern const char *const engine_docker_masked_paths[];
 extern const char *const engine_docker_readonly_paths[];
+/* The masked paths as linux.maskedPaths: the list above plus the host's
+ * per-CPU thermal_throttle directories, as Docker does; NULL on ENOMEM. */
+json_t *engine_docker_masked_paths_json(void);
+
+/* Whether the host can limit swap (Docker's SwapLimit): memsw accounting in
+ * the v1 memory controller under cgroup_root, or on a pure cgroup2 host
+ * memory.swap.max in our own cgroup.  Unknown counts as no. */
+bool engine_swap_limit_supported(const char *cgroup_root);
 
 struct engine_run_opts;
 struct engine_bundle_paths;

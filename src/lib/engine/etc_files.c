@@ -14,6 +14,8 @@
 
 #define HOST_RESOLV_CONF "/etc/resolv.conf"
 #define RESOLV_CONF_MAX  (64u << 10)
+#define HOST_HOSTS       "/etc/hosts"
+#define HOSTS_MAX        (1u << 20)
 
 /* Docker's fallback when the host only knows loopback resolvers. */
 static const char fallback_nameservers[] = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
@@ -92,18 +94,31 @@ static int hosts_text(const char *hostname, char **out)
                     hostname);
 }
 
-/* The host's resolv.conf, or "" when it has none; bounded. */
-static int host_resolv_conf(char **out, v12n_error *err)
+/* A host file (resolv.conf, hosts), NULL in *out when it has none; bounded. */
+static int host_file(const char *path, unsigned max, char **out, v12n_error *err)
 {
     *out = NULL;
     struct stat st;
-    if (stat(HOST_RESOLV_CONF, &st) < 0 && errno == ENOENT)
+    if (stat(path, &st) < 0 && errno == ENOENT)
         return 0;
-    if (stat(HOST_RESOLV_CONF, &st) == 0 && st.st_size > RESOLV_CONF_MAX)
-        return v12n_fail(err, EFBIG, "host %s: larger than %u bytes", HOST_RESOLV_CONF,
-                         RESOLV_CONF_MAX);
-    *out = v12n_read_file(HOST_RESOLV_CONF, NULL, err);
-    return *out != NULL ? 0 : v12n_error_wrap(err, "host resolv.conf");
+    if (stat(path, &st) == 0 && st.st_size > max)
+        return v12n_fail(err, EFBIG, "host %s: larger than %u bytes", path, max);
+    *out = v12n_read_file(path, NULL, err);
+    return *out != NULL ? 0 : v12n_error_wrap(err, "host %s", path);
+}
+
+/* The container's hosts: Docker's generated one, or with the host's
+ * network a copy of the host's (empty when the host has none). */
+static int container_hosts(const char *hostname, enum engine_network net, char **out,
+                           v12n_error *err)
+{
+    if (net != ENGINE_NET_HOST)
+        return hosts_text(hostname, out) < 0 ? v12n_fail(err, ENOMEM, "hosts") : 0;
+    if (host_file(HOST_HOSTS, HOSTS_MAX, out, err) < 0)
+        return -1;
+    if (*out == NULL && (*out = strdup("")) == NULL)
+        return v12n_fail(err, ENOMEM, "hosts");
+    return 0;
 }
 
 int engine_etc_files_write(const char *dir, const char *hostname, enum engine_network net,
@@ -115,10 +130,12 @@ int engine_etc_files_write(const char *dir, const char *hostname, enum engine_ne
         return -1;
     auto_free char *hostname_line = NULL;
     auto_free char *hosts = NULL;
-    if (asprintf(&hostname_line, "%s\n", hostname) < 0 || hosts_text(hostname, &hosts) < 0)
+    if (asprintf(&hostname_line, "%s\n", hostname) < 0)
         return v12n_fail(err, ENOMEM, "%s: /etc files", dir);
+    if (container_hosts(hostname, net, &hosts, err) < 0)
+        return -1;
     auto_free char *host_resolv = NULL;
-    if (host_resolv_conf(&host_resolv, err) < 0)
+    if (host_file(HOST_RESOLV_CONF, RESOLV_CONF_MAX, &host_resolv, err) < 0)
         return -1;
     auto_free char *resolv = engine_resolv_conf(host_resolv, net == ENGINE_NET_HOST);
     if (resolv == NULL)

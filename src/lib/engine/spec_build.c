@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "container/container.h"
 #include "engine/bundle.h"
@@ -19,11 +20,20 @@
 #define ANNOTATION_PORTS       "org.opencontainers.image.exposedPorts"
 #define HOSTNAME_MAX           64
 
+/* The host's name, which Docker gives a --network host container. */
+static bool host_name(char *buf, size_t len)
+{
+    return buf != NULL && len > 0 && gethostname(buf, len) == 0 && memchr(buf, '\0', len) != NULL &&
+           buf[0] != '\0';
+}
+
 const char *engine_spec_hostname(const struct engine_run_opts *opts,
                                  const struct engine_bundle_paths *paths, char *buf, size_t len)
 {
     if (opts->hostname != NULL && opts->hostname[0] != '\0')
         snprintf(buf, len, "%s", opts->hostname);
+    else if (opts->network == ENGINE_NET_HOST && host_name(buf, len))
+        return buf;
     else if (paths->container_id != NULL && paths->container_id[0] != '\0')
         snprintf(buf, len, "%.12s", paths->container_id);
     else

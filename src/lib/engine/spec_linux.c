@@ -4,10 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "engine/bundle.h"
 #include "engine/engine_internal.h"
@@ -18,6 +20,8 @@
 #define MIN_MEMORY     (6 << 20) /* Docker's floor: below, the container cannot start */
 #define HOST_DEV_DEPTH 3
 #define HOST_DEV_MAX   4096
+#define CGROUP_ROOT    "/sys/fs/cgroup"
+#define TIME_NS        "/proc/self/ns/time"
 
 static json_t *strings(const char *const *v)
 {
@@ -33,6 +37,10 @@ static json_t *namespaces(const struct engine_run_opts *opts)
                            "uts", "type", "mount", "type", "cgroup");
     if (ns != NULL && opts->network != ENGINE_NET_HOST)
         json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
+    /* Docker (since 29.5) gives each container its own time namespace where
+     * the kernel has them (>= 5.6). */
+    if (ns != NULL && access(TIME_NS, F_OK) == 0)
+        json_array_append_new(ns, json_pack("{s:s}", "type", "time"));
     return ns;
 }
 
@@ -72,10 +80,19 @@ static int resources(const struct engine_run_opts *opts, json_t *res, v12n_error
 {
     if (opts->memory < 0 || (opts->memory > 0 && opts->memory < MIN_MEMORY))
         return v12n_fail(err, EINVAL, "--memory: the minimum is 6MiB");
-    if (opts->memory > 0 &&
-        json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)opts->memory)) <
-            0)
-        return v12n_fail(err, ENOMEM, "linux.resources.memory");
+    if (opts->memory > 0) {
+        json_t *mem = json_pack("{s:I}", "limit", (json_int_t)opts->memory);
+        /* Docker's default --memory-swap: memory+swap = 2x memory, where the
+         * host can limit swap at all (else no swap limit is set). */
+        if (mem != NULL && opts->memory <= INT64_MAX / 2 &&
+            engine_swap_limit_supported(CGROUP_ROOT) &&
+            json_object_set_new(mem, "swap", json_integer((json_int_t)opts->memory * 2)) < 0) {
+            json_decref(mem);
+            mem = NULL;
+        }
+        if (json_object_set_new(res, "memory", mem) < 0)
+            return v12n_fail(err, ENOMEM, "linux.resources.memory");
+    }
     if (opts->nano_cpus < 0)
         return v12n_fail(err, EINVAL, "--cpus: must be positive");
     if (opts->nano_cpus > 0) {
@@ -172,7 +189,7 @@ json_t *engine_spec_linux(const struct engine_run_opts *opts, unsigned long long
     }
     json_t *seccomp = engine_docker_seccomp(caps);
     if (seccomp == NULL || json_object_set_new(linux_obj, "seccomp", seccomp) < 0 ||
-        json_object_set_new(linux_obj, "maskedPaths", strings(engine_docker_masked_paths)) < 0 ||
+        json_object_set_new(linux_obj, "maskedPaths", engine_docker_masked_paths_json()) < 0 ||
         json_object_set_new(linux_obj, "readonlyPaths", strings(engine_docker_readonly_paths)) < 0)
         return v12n_fail(err, ENOMEM, "linux"), NULL;
     return v12n_take_ptr(&linux_obj);
