@@ -44,7 +44,8 @@ int qemu_find_binary(const char *name, char *out, size_t len, v12n_error *err)
         if (*p == ':')
             p++;
     }
-    if (try_dir("/usr/bin", 8, name, out, len))
+    /* like execvp: the default directories only when PATH is unset */
+    if (path == NULL && try_dir("/usr/bin", 8, name, out, len))
         return 0;
     out[0] = '\0';
     return v12n_fail(err, ENOENT, "%s not found: QEMU is not installed (Debian package %s)", name,

@@ -9,7 +9,7 @@
 #define QEMU_SYSTEM_BINARY "qemu-system-x86_64"
 #define QEMU_IMG_BINARY    "qemu-img"
 
-/* Search $PATH (then /usr/bin) for name; 0 and the path, or -1 with an
+/* Search $PATH (/usr/bin when unset) for name; 0 and the path, or -1 with an
  * error naming the Debian package that provides it. */
 int qemu_find_binary(const char *name, char *out, size_t len, v12n_error *err);
 
