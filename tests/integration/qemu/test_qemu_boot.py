@@ -103,3 +103,45 @@ def test_bad_config_is_refused_before_qemu_runs(probe, workdir):
     p = subprocess.run([probe, "argv", path], capture_output=True, text=True, timeout=30)
     assert p.returncode == 1
     assert p.stderr.startswith("qemu_probe: vm m: microvm has no firmware boot: needs a kernel")
+
+
+def read_socket_until(path, marker):
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(BOOT_LIMIT)
+    s.connect(path)
+    data = b""
+    try:
+        while marker.encode() not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    return data.decode(errors="replace")
+
+
+def test_daemonized_with_serial_socket(probe, workdir, boot_files):
+    kernel, initrd = boot_files
+    paths = {k: os.path.join(workdir, k) for k in ("serial.sock", "qmp.sock", "qemu.pid")}
+    argv = build_argv(probe, workdir, name="daemon", cpus=1, memory="256M", kernel=kernel,
+                      initrd=initrd, append="console=ttyS0 panic=-1 quiet", serial="socket",
+                      serial_path=paths["serial.sock"], qmp=paths["qmp.sock"],
+                      pidfile=paths["qemu.pid"], daemonize=True)
+    # the parent returns once QEMU is set up; the daemon lives on
+    subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=True, timeout=120)
+    with open(paths["qemu.pid"]) as f:
+        pid = int(f.read())
+    try:
+        text = read_socket_until(paths["serial.sock"], initramfs.WAITING)
+        assert initramfs.BOOTED in text, text[-2000:]
+        out = probe_json(probe, "qmp", paths["qmp.sock"], "query-status", "quit")
+        assert out[1]["return"]["status"] == "running"
+        deadline = time.monotonic() + 60
+        while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not os.path.exists("/proc/%d" % pid)
+    finally:
+        if os.path.exists("/proc/%d" % pid):
+            os.kill(pid, 9)
