@@ -81,7 +81,7 @@ struct host_info {
 int host_probe(struct host_info *out, v12n_error *err);
 
 void host_probe_cpu(struct host_cpu *cpu);
-void host_probe_kvm(struct host_kvm *kvm, const struct host_cpu *cpu);
+void host_probe_kvm(struct host_kvm *kvm);
 void host_probe_features(struct host_features *f);
 void host_probe_qemu(struct host_qemu *q, const struct host_kvm *kvm);
 

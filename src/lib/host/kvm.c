@@ -70,9 +70,8 @@ static void open_device(struct host_kvm *kvm)
         snprintf(kvm->why, sizeof kvm->why, "KVM API version %d, expected %d", v, KVM_API_VERSION);
 }
 
-void host_probe_kvm(struct host_kvm *kvm, const struct host_cpu *cpu)
+void host_probe_kvm(struct host_kvm *kvm)
 {
-    (void)cpu;
     memset(kvm, 0, sizeof *kvm);
     kvm->nested = HOST_UNKNOWN;
     v12n_error err = {0};

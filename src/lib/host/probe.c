@@ -24,7 +24,7 @@ int host_probe(struct host_info *out, v12n_error *err)
     (void)err;
     memset(out, 0, sizeof *out);
     host_probe_cpu(&out->cpu);
-    host_probe_kvm(&out->kvm, &out->cpu);
+    host_probe_kvm(&out->kvm);
     host_probe_features(&out->features);
     host_probe_qemu(&out->qemu, &out->kvm);
     return 0;

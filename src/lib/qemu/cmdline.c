@@ -97,34 +97,34 @@ static bool bad_format(const char *f)
 static int validate(const struct qemu_vm_config *c, const char *vm, v12n_error *err)
 {
     if (c->memory_mib == 0)
-        return v12n_fail(err, EINVAL, "vm %s: memory: must be at least 1 MiB", vm);
+        return v12n_fail(err, 0, "vm %s: memory: must be at least 1 MiB", vm);
     if (c->cpus == 0 || c->cpus > 255)
-        return v12n_fail(err, EINVAL, "vm %s: cpus: %u is not between 1 and 255", vm, c->cpus);
+        return v12n_fail(err, 0, "vm %s: cpus: %u is not between 1 and 255", vm, c->cpus);
     if (c->n_drives < 0 || c->n_drives > QEMU_MAX_DRIVES)
-        return v12n_fail(err, EINVAL, "vm %s: at most %d drives", vm, QEMU_MAX_DRIVES);
+        return v12n_fail(err, 0, "vm %s: at most %d drives", vm, QEMU_MAX_DRIVES);
     for (int i = 0; i < c->n_drives; i++) {
         if (c->drives[i].path == NULL || c->drives[i].path[0] == '\0')
-            return v12n_fail(err, EINVAL, "vm %s: drive %d: no path", vm, i);
+            return v12n_fail(err, 0, "vm %s: drive %d: no path", vm, i);
         if (bad_format(c->drives[i].format))
-            return v12n_fail(err, EINVAL, "vm %s: drive %s: format must be qcow2 or raw", vm,
+            return v12n_fail(err, 0, "vm %s: drive %s: format must be qcow2 or raw", vm,
                              c->drives[i].path);
     }
     if (c->machine == QEMU_MACHINE_MICROVM && c->kernel == NULL)
-        return v12n_fail(err, EINVAL, "vm %s: microvm has no firmware boot: needs a kernel", vm);
+        return v12n_fail(err, 0, "vm %s: microvm has no firmware boot: needs a kernel", vm);
     if (c->machine == QEMU_MACHINE_MICROVM && c->cdrom != NULL)
-        return v12n_fail(err, EINVAL, "vm %s: microvm has no cdrom drive", vm);
+        return v12n_fail(err, 0, "vm %s: microvm has no cdrom drive", vm);
     if ((c->initrd != NULL || c->append != NULL) && c->kernel == NULL)
-        return v12n_fail(err, EINVAL, "vm %s: initrd and append need a kernel", vm);
+        return v12n_fail(err, 0, "vm %s: initrd and append need a kernel", vm);
     if (c->net == QEMU_NET_TAP && (c->tap == NULL || c->tap[0] == '\0'))
-        return v12n_fail(err, EINVAL, "vm %s: net tap: no interface name", vm);
+        return v12n_fail(err, 0, "vm %s: net tap: no interface name", vm);
     if (c->serial != QEMU_SERIAL_NONE && (c->serial_path == NULL || c->serial_path[0] == '\0'))
-        return v12n_fail(err, EINVAL, "vm %s: serial: no path", vm);
+        return v12n_fail(err, 0, "vm %s: serial: no path", vm);
     if (c->display == QEMU_DISPLAY_VNC && c->vnc_display > 99)
-        return v12n_fail(err, EINVAL, "vm %s: vnc display %u out of range", vm, c->vnc_display);
+        return v12n_fail(err, 0, "vm %s: vnc display %u out of range", vm, c->vnc_display);
     if (c->daemonize && c->pidfile == NULL)
-        return v12n_fail(err, EINVAL, "vm %s: daemonize needs a pidfile to find QEMU again", vm);
+        return v12n_fail(err, 0, "vm %s: daemonize needs a pidfile to find QEMU again", vm);
     if (c->mac != NULL && strspn(c->mac, "0123456789abcdefABCDEF:") != strlen(c->mac))
-        return v12n_fail(err, EINVAL, "vm %s: mac \"%s\" is not an address", vm, c->mac);
+        return v12n_fail(err, 0, "vm %s: mac \"%s\" is not an address", vm, c->mac);
     return 0;
 }
 

@@ -55,14 +55,13 @@ static bool known_format(const char *f)
 int qemu_img_create(const char *path, const struct qemu_img_create *o, v12n_error *err)
 {
     if (!known_format(o->format))
-        return v12n_fail(err, EINVAL, "image %s: format must be qcow2 or raw", path);
+        return v12n_fail(err, 0, "image %s: format must be qcow2 or raw", path);
     if (o->backing != NULL && strcmp(o->format, "qcow2") != 0)
-        return v12n_fail(err, EINVAL, "image %s: only qcow2 can have a backing file", path);
+        return v12n_fail(err, 0, "image %s: only qcow2 can have a backing file", path);
     if (o->backing != NULL && !known_format(o->backing_format))
-        return v12n_fail(err, EINVAL, "image %s: backing file %s needs its format", path,
-                         o->backing);
+        return v12n_fail(err, 0, "image %s: backing file %s needs its format", path, o->backing);
     if (o->backing == NULL && o->size == 0)
-        return v12n_fail(err, EINVAL, "image %s: no size", path);
+        return v12n_fail(err, 0, "image %s: no size", path);
     char size[32];
     snprintf(size, sizeof size, "%" PRIu64, o->size);
     const char *args[12] = {"create", "-q", "-f", o->format};
@@ -115,7 +114,7 @@ int qemu_img_resize(const char *path, uint64_t size, bool shrink, v12n_error *er
 int qemu_img_snapshot(const char *path, enum qemu_snapshot_op op, const char *name, v12n_error *err)
 {
     if (name == NULL || name[0] == '\0')
-        return v12n_fail(err, EINVAL, "image %s: snapshot without a name", path);
+        return v12n_fail(err, 0, "image %s: snapshot without a name", path);
     const char *flag = op == QEMU_SNAPSHOT_CREATE ? "-c" : op == QEMU_SNAPSHOT_APPLY ? "-a" : "-d";
     const char *args[] = {"snapshot", flag, name, "--", path, NULL};
     return run_img(path, "snapshot", args, NULL, err);

@@ -22,21 +22,21 @@ static int suffix_shift(const char *s)
 int qemu_parse_size(const char *text, uint64_t *bytes, const char *what, v12n_error *err)
 {
     if (text == NULL || !isdigit((unsigned char)text[0]))
-        return v12n_fail(err, EINVAL, "%s: invalid size \"%s\" (e.g. 512M, 10G)", what,
+        return v12n_fail(err, 0, "%s: invalid size \"%s\" (e.g. 512M, 10G)", what,
                          text ? text : "");
     uint64_t n = 0;
     const char *p = text;
     for (; isdigit((unsigned char)*p); p++) {
         unsigned d = (unsigned)(*p - '0');
         if (n > (UINT64_MAX - d) / 10)
-            return v12n_fail(err, ERANGE, "%s: size \"%s\" is too large", what, text);
+            return v12n_fail(err, 0, "%s: size \"%s\" is too large", what, text);
         n = n * 10 + d;
     }
     int shift = suffix_shift(p);
     if (shift < 0)
-        return v12n_fail(err, EINVAL, "%s: invalid size \"%s\" (units: K, M, G, T)", what, text);
+        return v12n_fail(err, 0, "%s: invalid size \"%s\" (units: K, M, G, T)", what, text);
     if (shift > 0 && n > (UINT64_MAX >> shift))
-        return v12n_fail(err, ERANGE, "%s: size \"%s\" is too large", what, text);
+        return v12n_fail(err, 0, "%s: size \"%s\" is too large", what, text);
     *bytes = n << shift;
     return 0;
 }
