@@ -45,6 +45,7 @@ static void q35_tcg_full_config(void **state)
     (void)state;
     struct qemu_vm_config c = {
         .name = "web",
+        .binary = "qemu-system-x86_64",
         .cpus = 2,
         .memory_mib = 512,
         .drives = {{"/v/disk,1.qcow2", "qcow2", false}, {"/v/seed.img", "raw", true}},

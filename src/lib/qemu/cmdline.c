@@ -3,6 +3,7 @@
 #include "qemu/cmdline.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,8 +245,11 @@ int qemu_build_argv(const struct qemu_vm_config *c, char ***argv, v12n_error *er
     const char *vm = c->name ? c->name : "(unnamed)";
     if (validate(c, vm, err) < 0)
         return -1;
+    char binary[PATH_MAX];
+    if (c->binary == NULL && qemu_find_binary(QEMU_SYSTEM_BINARY, binary, sizeof binary, err) < 0)
+        return v12n_error_wrap(err, "vm %s", vm);
     struct argv_builder b = {0};
-    add(&b, c->binary ? c->binary : QEMU_SYSTEM_BINARY);
+    add(&b, c->binary ? c->binary : binary);
     if (c->name != NULL) {
         auto_free char *name = qemu_escape_opt(c->name);
         add(&b, "-name");

@@ -25,7 +25,7 @@ struct qemu_drive {
  * no network, no serial, no display. */
 struct qemu_vm_config {
     const char *name;
-    const char *binary; /* NULL: "qemu-system-x86_64" */
+    const char *binary; /* NULL: qemu-system-x86_64 found on $PATH */
     enum qemu_machine machine;
     enum qemu_accel accel;
     const char *cpu; /* NULL: "host" under KVM, "max" under TCG */
@@ -49,7 +49,8 @@ struct qemu_vm_config {
 };
 
 /* Check the config and build a NULL-terminated, malloc'd argv (free with
- * v12n_strv_free).  Errors name the VM and the field. */
+ * v12n_strv_free).  Errors name the VM and the field; a missing QEMU is
+ * reported with the Debian package to install. */
 int qemu_build_argv(const struct qemu_vm_config *cfg, char ***argv, v12n_error *err);
 
 /* QEMU's option syntax: a comma in a value is written ",,". */

@@ -32,6 +32,8 @@ int qemu_parse_size(const char *text, uint64_t *bytes, const char *what, v12n_er
             return v12n_fail(err, 0, "%s: size \"%s\" is too large", what, text);
         n = n * 10 + d;
     }
+    if (*p == '.')
+        return v12n_fail(err, 0, "%s: size \"%s\": use a smaller unit, not a fraction", what, text);
     int shift = suffix_shift(p);
     if (shift < 0)
         return v12n_fail(err, 0, "%s: invalid size \"%s\" (units: K, M, G, T)", what, text);

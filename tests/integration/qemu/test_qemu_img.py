@@ -63,7 +63,7 @@ def test_errors_name_the_image(probe, qemu_img, workdir):
     p = run(probe, "img", "create", raw, "vmdk", "1M")
     assert "format must be qcow2 or raw" in p.stderr
     p = run(probe, "img", "create", raw, "raw", "1.5G")
-    assert "size: invalid size" in p.stderr
+    assert "size: size \"1.5G\": use a smaller unit, not a fraction" in p.stderr
     assert not os.path.exists(raw)
 
 
@@ -72,3 +72,14 @@ def test_missing_qemu_names_the_debian_package(probe, workdir):
     p = run(probe, "img", "info", os.path.join(workdir, "x.qcow2"), env=env)
     assert p.returncode == 1
     assert "qemu-img not found: QEMU is not installed (Debian package qemu-utils)" in p.stderr
+
+
+def test_missing_qemu_system_names_the_debian_package(probe, workdir):
+    path = os.path.join(workdir, "vm.json")
+    with open(path, "w") as f:
+        json.dump({"name": "web", "cpus": 1, "memory": "64M"}, f)
+    env = dict(os.environ, PATH=os.path.join(workdir, "empty"))
+    p = run(probe, "argv", path, env=env)
+    assert p.returncode == 1
+    assert p.stderr.startswith("qemu_probe: vm web: qemu-system-x86_64 not found: QEMU is not "
+                               "installed (Debian package qemu-system-x86)")
