@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from qemu_fixtures import boot_files, probe, qemu_img, qemu_system, workdir  # noqa: F401 (fixtures)
+
 import initramfs
 
 BOOT_LIMIT = 240  # seconds: a safety net against a hung guest, not a speed check

@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+from qemu_fixtures import boot_files, probe, qemu_img, qemu_system, workdir  # noqa: F401 (fixtures)
+
 
 def run(probe, *args, env=None):
     return subprocess.run([probe, *args], capture_output=True, text=True, timeout=120, env=env)

@@ -1,4 +1,5 @@
-"""Fixtures for the QEMU library: the qemu_probe driver (tests/qemu), a
+"""Fixtures for the QEMU library (imported by the test modules: a conftest.py
+here would shadow the image tests' `from conftest import ...`): the qemu_probe driver (tests/qemu), a
 Debian kernel from /boot and a busybox initramfs built here.  Tests that
 need QEMU or a kernel are skipped, with the reason, where they are missing
 (scripts/install-deps.sh installs them)."""
