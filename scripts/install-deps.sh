@@ -7,6 +7,7 @@ PACKAGES="
   libzstd-dev openssl docker-registry skopeo umoci
   python3-pytest busybox-static iproute2 util-linux procps
   runc crun podman containerd uidmap hyperfine
+  qemu-system-x86 qemu-utils seabios linux-image-amd64
 "
 missing=""
 for p in $PACKAGES; do

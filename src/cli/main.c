@@ -27,6 +27,7 @@ static int usage(FILE *out)
                  "  import FILE|- [REF]  a rootfs tarball becomes an image\n"
                  "  image CMD   ls, rm, inspect, pull, tag, load, save, import,\n"
                  "              builtin busybox [NAME]\n"
+                 "  info        what kinds of virtualization this host offers\n"
                  "  version     print the version\n"
                  "\n"
                  "Global options: --root DIR  the image store (default /var/lib/v12n)\n"
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
         if (strcmp(cmd, image_commands[i].name) == 0)
             return image_commands[i].fn(argc - 1, argv + 1);
     }
+    if (strcmp(cmd, "info") == 0)
+        return cli_info(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("v12n version %s\n", V12N_VERSION);
         return 0;
