@@ -14,7 +14,7 @@ import time
 import pytest
 
 import registry_layout
-from conftest import PASSWORD, REPO, USER
+from registry_servers import PASSWORD, REPO, USER
 
 
 def _v12n():
