@@ -159,7 +159,10 @@ static char *base64_encode(const char *in, size_t len)
     char *out = malloc((len + 2) / 3 * 4 + 1);
     if (out == NULL)
         return NULL;
-    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)len);
+    if (EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)len) < 0) {
+        free(out); /* libcrypto missing (shim/crypto.c) */
+        return NULL;
+    }
     return out;
 }
 
