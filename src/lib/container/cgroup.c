@@ -713,6 +713,16 @@ int cgroup_create(const struct cgroup_create_args *args, struct cgroup **out, v1
     return 0;
 }
 
+int cgroup_open_v2_dir(const struct cgroup *cg, v12n_error *err)
+{
+    if (cg->mode != CGROUP_MODE_V2 || cg->n_dirs != 1)
+        return v12n_fail(err, ENOTSUP, "cgroup %s: not a pure cgroup v2 host", cg->path);
+    int fd = open(cg->dirs[0].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return v12n_fail_errno(err, "cgroup %s: open", cg->dirs[0].path);
+    return fd;
+}
+
 int cgroup_enter(const struct cgroup *cg, pid_t pid, v12n_error *err)
 {
     for (size_t i = 0; i < cg->n_dirs; i++) {

@@ -18,6 +18,7 @@ struct init_args {
     bool no_pivot;
     bool no_new_keyring;
     int preserve_fds;
+    int cgroup_fd; /* pure cgroup v2: the container's cgroup, else -1 */
 };
 
 /* Runs in the child of fork(); never returns. */
