@@ -127,3 +127,23 @@ def test_v2_init_is_born_in_its_cgroup(v2):
     assert [l for l in lines if "clone3(" in l and "CLONE_INTO_CGROUP" in l and "= -1" not in l], lines
     writes = [l for l in lines if "cgroup.procs" in l and ("O_WRONLY" in l or "O_RDWR" in l)]
     assert writes == [], writes
+
+
+def test_v2_exec_is_born_in_the_cgroup(v2):
+    """exec too: the process starts in the container's cgroup, unmoved."""
+    if v2.rt.is_runc:
+        pytest.skip("v12n's clone into the cgroup")
+    if not shutil.which("strace"):
+        pytest.skip("strace is missing (make deps)")
+    b, r = v2.started(args=["sleep", "1000"])
+    trace = v2.path("strace-exec.out")
+    traced = V2Runtime(["strace", "-f", "-qq", "-o", trace, "-e", "trace=clone3,openat",
+                        "-e", "signal=none"] + v2.rt.argv, v2.rt.root, v2.rt.flavor)
+    r = traced.cmd("exec", b.id, "cat", "/proc/self/cgroup", timeout=30)
+    assert r.rc == 0, r
+    assert "0::/" in r.out.splitlines(), r.out  # the root of the container's cgroup namespace
+    lines = helpers.read_file(trace).splitlines()
+    assert [l for l in lines if "clone3(" in l and "CLONE_INTO_CGROUP" in l and "= -1" not in l], lines
+    writes = [l for l in lines if "cgroup.procs" in l and ("O_WRONLY" in l or "O_RDWR" in l)]
+    assert writes == [], writes
+    v2.rt.ok("delete", "--force", b.id)

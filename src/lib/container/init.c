@@ -197,18 +197,13 @@ _Noreturn static void container_init(struct init_args *a)
     _exit(err.errnum == ENOENT ? 127 : 126);
 }
 
-/* fork(), but into the container's cgroup when the runtime gave one (pure
- * cgroup v2): the runtime then has no process to migrate, and no wait for
- * the RCU grace period a migration's write lock takes.  Kernels before 5.7,
- * or no right to the cgroup from a new user namespace: a plain fork, and the
- * runtime moves the init. */
-static pid_t fork_init(const struct init_args *a, bool *in_cgroup)
+pid_t init_fork_in_cgroup(int cgroup_fd, bool *in_cgroup)
 {
     *in_cgroup = false;
-    if (a->cgroup_fd >= 0) {
+    if (cgroup_fd >= 0) {
         struct clone_args ca = {.flags = CLONE_INTO_CGROUP,
                                 .exit_signal = SIGCHLD,
-                                .cgroup = (unsigned long long)a->cgroup_fd};
+                                .cgroup = (unsigned long long)cgroup_fd};
         /* Raw clone3: the child must not rely on glibc's cached tid (raise,
          * pthread_kill); the init does not. */
         long pid = syscall(SYS_clone3, &ca, sizeof ca);
@@ -238,7 +233,7 @@ _Noreturn void init_stage1(struct init_args *a)
     if (ns_write_time_offsets(spec, &err) < 0)
         die(a->sync_fd, &err);
     bool in_cgroup = false;
-    pid_t pid = fork_init(a, &in_cgroup);
+    pid_t pid = init_fork_in_cgroup(a->cgroup_fd, &in_cgroup);
     if (pid < 0) {
         v12n_fail_errno(&err, "fork container init");
         die(a->sync_fd, &err);
