@@ -12,6 +12,7 @@
 #include "image/reference.h"
 #include "util/cleanup.h"
 #include "util/json.h"
+#include "shim/shim.h"
 
 #define READ_BLOCK  (256u << 10)
 #define MEMBERS_MAX 100000
@@ -401,6 +402,9 @@ static int load(struct loader *l, int fd, v12n_error *err)
 
 int image_load(struct store *s, int fd, image_loaded_fn loaded, void *arg, v12n_error *err)
 {
+    /* libarchive and libcrypto are loaded on first use (src/lib/shim). */
+    if (v12n_archive_load(err) < 0 || v12n_crypto_load(err) < 0)
+        return -1;
     struct loader l = {.s = s, .a = archive_read_new(), .loaded = loaded, .arg = arg};
     l.members = calloc(MEMBERS_MAX, sizeof *l.members);
     int r = l.members == NULL ? v12n_fail(err, ENOMEM, "load: out of memory") : 0;

@@ -19,6 +19,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "shim/shim.h"
 
 #define BUSYBOX_MAX      (64u << 20) /* a static busybox is about 2 MiB */
 #define APPLET_LIST_MAX  (64u << 10)
@@ -296,6 +297,9 @@ static int build(struct store *s, const char *name, const char *path, char id[IM
 int image_builtin_busybox(struct store *s, const char *name, const char *path,
                           char id[IMAGE_DIGEST_SIZE], v12n_error *err)
 {
+    /* libarchive and libcrypto are loaded on first use (src/lib/shim). */
+    if (v12n_archive_load(err) < 0 || v12n_crypto_load(err) < 0)
+        return -1;
     if (store_lease(s, err) < 0)
         return -1;
     int r = build(s, name != NULL ? name : IMAGE_BUILTIN_BUSYBOX_NAME,

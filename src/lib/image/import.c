@@ -14,6 +14,7 @@
 #include "image/platform.h"
 #include "util/cleanup.h"
 #include "util/json.h"
+#include "shim/shim.h"
 
 #define READ_BLOCK (256u << 10)
 
@@ -100,6 +101,9 @@ static int import(struct store *s, int fd, const char *name, const char *comment
 int image_import(struct store *s, int fd, const char *name, const char *comment,
                  char id[IMAGE_DIGEST_SIZE], v12n_error *err)
 {
+    /* libarchive and libcrypto are loaded on first use (src/lib/shim). */
+    if (v12n_archive_load(err) < 0 || v12n_crypto_load(err) < 0)
+        return -1;
     if (store_lease(s, err) < 0)
         return -1;
     int r = import(s, fd, name, comment, id, err);
