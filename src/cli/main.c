@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_image.h"
 #include "container/selfclone.h"
 
 static int usage(FILE *out)
@@ -15,7 +16,16 @@ static int usage(FILE *out)
                  "  oci CMD     the OCI runtime (runc-compatible): spec, create, start, run,\n"
                  "              state, kill, delete, exec, list, ps, pause, resume, update,\n"
                  "              features\n"
+                 "  pull REF    pull an image [-q] [--platform OS/ARCH] [--tls-ca F] [--insecure]\n"
+                 "  images      list images [-a] [-q] [--format json]\n"
+                 "  rmi IMAGE.. remove images [-f]\n"
+                 "  tag SRC DST give an image another name\n"
+                 "  login REG   store credentials [-u USER] [--password-stdin] [--authfile F]\n"
+                 "  logout REG  forget them\n"
+                 "  image CMD   ls, rm, inspect, pull, tag, builtin busybox [NAME]\n"
                  "  version     print the version\n"
+                 "\n"
+                 "Global options: --root DIR  the image store (default /var/lib/v12n)\n"
                  "\n"
                  "Installed as v12n-runc, the binary is the OCI runtime itself.\n");
     return out == stdout ? 0 : 1;
@@ -30,11 +40,29 @@ int main(int argc, char **argv)
     const char *name = basename(argv[0]);
     if (strcmp(name, "v12n-runc") == 0 || strcmp(name, "runc") == 0)
         return cli_oci_main(argc, argv);
+    /* global options, before the command */
+    while (argc >= 3 && strcmp(argv[1], "--root") == 0) {
+        cli_root = argv[2];
+        argv[2] = argv[0];
+        argc -= 2;
+        argv += 2;
+    }
     if (argc < 2)
         return usage(stderr);
     const char *cmd = argv[1];
     if (strcmp(cmd, "oci") == 0)
         return cli_oci_main(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+    } image_commands[] = {
+        {"pull", cli_pull},   {"images", cli_images}, {"rmi", cli_rmi},     {"tag", cli_tag},
+        {"login", cli_login}, {"logout", cli_logout}, {"image", cli_image},
+    };
+    for (size_t i = 0; i < sizeof image_commands / sizeof image_commands[0]; i++) {
+        if (strcmp(cmd, image_commands[i].name) == 0)
+            return image_commands[i].fn(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("v12n version %s\n", V12N_VERSION);
         return 0;
