@@ -52,7 +52,9 @@ static bool enters_container(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "create") == 0 || strcmp(argv[i], "run") == 0 ||
-            strcmp(argv[i], "exec") == 0)
+            strcmp(argv[i], "exec") == 0 ||
+            /* the engine's commands that fork a monitor, which creates containers */
+            strcmp(argv[i], "start") == 0 || strcmp(argv[i], "restart") == 0)
             return true;
     return false;
 }
