@@ -12,7 +12,7 @@
 /* The engine at --root (the image store's root); the run directory is
  * $V12N_ENGINE_RUN_DIR or /run/v12n/engine. */
 int cli_engine_open(struct engine *e, v12n_error *err);
-/* Print err and return 125. */
+/* Print err; return 126/127 for a program that cannot run, else 125. */
 int cli_engine_error(const v12n_error *err);
 
 /* Stream an attach connection to the terminal until the container exits

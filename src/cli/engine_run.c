@@ -27,6 +27,9 @@ int cli_engine_open(struct engine *e, v12n_error *err)
 int cli_engine_error(const v12n_error *err)
 {
     cli_error(err);
+    /* The runtime checks the program before it starts: Docker's codes. */
+    if (strstr(err->msg, "exec \"") != NULL)
+        return err->errnum == ENOENT ? 127 : 126;
     return CLI_ENGINE_ERROR;
 }
 

@@ -1,6 +1,7 @@
 /* Attach frames and log lines (engine_io.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/engine_io.h"
+#include "util/cleanup.h"
 #include "util/fs.h"
 
 int attach_send(int fd, uint8_t type, const void *data, size_t len)
@@ -64,12 +66,34 @@ int attach_reader_next(struct attach_reader *r, uint8_t *type, const uint8_t **p
     return 1;
 }
 
+int engine_unix_addr(const char *path, struct sockaddr_un *addr, int *dir_fd, v12n_error *err)
+{
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    *dir_fd = -1;
+    if (strlen(path) < sizeof addr->sun_path) {
+        strcpy(addr->sun_path, path);
+        return 0;
+    }
+    /* A long path (a deep --root): through the directory's descriptor. */
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL || strlen(slash) > 64)
+        return v12n_fail(err, ENAMETOOLONG, "socket %s", path);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    *dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (*dir_fd < 0)
+        return v12n_fail_errno(err, "open %s", dir);
+    snprintf(addr->sun_path, sizeof addr->sun_path, "/proc/self/fd/%d%s", *dir_fd, slash);
+    return 0;
+}
+
 int attach_connect(const char *path, v12n_error *err)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof addr.sun_path)
-        return v12n_fail(err, ENAMETOOLONG, "attach socket %s", path);
-    strcpy(addr.sun_path, path);
+    struct sockaddr_un addr;
+    auto_close int dir_fd = -1;
+    if (engine_unix_addr(path, &addr, &dir_fd, err) < 0)
+        return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return v12n_fail_errno(err, "socket");

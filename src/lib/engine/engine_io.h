@@ -37,6 +37,11 @@ int attach_reader_fill(struct attach_reader *r, int fd);
 int attach_reader_next(struct attach_reader *r, uint8_t *type, const uint8_t **payload,
                        size_t *len);
 
+struct sockaddr_un;
+/* A unix socket address for path; paths longer than sun_path go through
+ * /proc/self/fd/<dir_fd> (close *dir_fd after bind/connect). */
+int engine_unix_addr(const char *path, struct sockaddr_un *addr, int *dir_fd, v12n_error *err);
+
 /* Connect to a container's attach socket. */
 int attach_connect(const char *path, v12n_error *err);
 

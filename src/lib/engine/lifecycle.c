@@ -96,6 +96,13 @@ static int read_ready(int fd, v12n_error *err)
 int engine_launch(const struct engine *e, const char *id, bool with_client, int *client_fd,
                   v12n_error *err)
 {
+    struct engine_container c;
+    if (engine_record_load(e, id, &c, err) < 0)
+        return -1;
+    int prepared = engine_rootfs_prepare(e, &c, err);
+    engine_container_clear(&c);
+    if (prepared < 0)
+        return -1;
     int ready[2], pair[2] = {-1, -1};
     if (pipe2(ready, O_CLOEXEC) < 0)
         return v12n_fail_errno(err, "pipe");

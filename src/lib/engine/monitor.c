@@ -48,10 +48,8 @@ static void report(int ready_fd, const v12n_error *err)
     char buf[V12N_ERROR_MSG_MAX + 300];
     if (err == NULL)
         snprintf(buf, sizeof buf, "ok");
-    else {
-        char text[V12N_ERROR_MSG_MAX + 200];
-        snprintf(buf, sizeof buf, "%d %s", err->errnum, v12n_error_text(err, text, sizeof text));
-    }
+    else
+        snprintf(buf, sizeof buf, "%d %s", err->errnum, err->msg);
     v12n_write_all(ready_fd, buf, strlen(buf));
     close(ready_fd);
 }
@@ -60,10 +58,10 @@ static int listen_attach(struct monitor *m, v12n_error *err)
 {
     char path[4200];
     engine_path(m->e, m->c.id, "attach.sock", path, sizeof path);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof addr.sun_path)
-        return v12n_fail(err, ENAMETOOLONG, "attach socket %s", path);
-    strcpy(addr.sun_path, path);
+    struct sockaddr_un addr;
+    auto_close int dir_fd = -1;
+    if (engine_unix_addr(path, &addr, &dir_fd, err) < 0)
+        return -1;
     unlink(path);
     m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (m->listen_fd < 0)
@@ -106,11 +104,12 @@ static void stdio_null(void)
 
 static int console_listen(struct monitor *m, char *path, size_t len, v12n_error *err)
 {
-    engine_path(m->e, m->c.id, "console.sock", path, len);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof addr.sun_path)
-        return v12n_fail(err, ENAMETOOLONG, "console socket %s", path);
-    strcpy(addr.sun_path, path);
+    /* The runtime connects by path: a short one, in the run directory. */
+    snprintf(path, len, "%s/%s.con", m->e->run_dir, m->c.id);
+    struct sockaddr_un addr;
+    auto_close int dir_fd = -1;
+    if (engine_unix_addr(path, &addr, &dir_fd, err) < 0)
+        return -1;
     unlink(path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
