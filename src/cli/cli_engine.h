@@ -21,7 +21,12 @@ int cli_engine_error(const v12n_error *err);
  * its size followed when tty. */
 int cli_attach_stream(int fd, bool with_stdin, bool tty, bool *detached);
 
+/* argv[0] as the user ran it (main sets it). */
+extern const char *cli_argv0;
+
 int cli_run(int argc, char **argv);
+/* Hidden: `__monitor-finish ID CODE [FD...]`, run by v12n-monitor. */
+int cli_monitor_finish(int argc, char **argv);
 int cli_ps(int argc, char **argv);
 int cli_start(int argc, char **argv);
 int cli_stop(int argc, char **argv);

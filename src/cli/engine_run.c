@@ -2,6 +2,8 @@
  * to one. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +15,72 @@
 #include "engine/bundle.h"
 #include "engine/create.h"
 #include "engine/engine_io.h"
+#include "engine/monitor_loop.h"
 #include "image/pull.h"
 #include "util/cleanup.h"
 #include "util/json.h"
+
+const char *cli_argv0;
+
+/* v12n-monitor next to the v12n the user ran (argv[0] survives the
+ * CVE-2019-5736 re-exec, /proc/self/exe does not), or $V12N_MONITOR. */
+static void find_monitor(char *buf, size_t len)
+{
+    const char *env = getenv("V12N_MONITOR");
+    buf[0] = '\0';
+    if (env != NULL) {
+        snprintf(buf, len, "%s", env);
+        return;
+    }
+    char self[PATH_MAX] = "";
+    if (cli_argv0 != NULL && strchr(cli_argv0, '/') != NULL) {
+        if (realpath(cli_argv0, self) == NULL)
+            return;
+    } else if (cli_argv0 != NULL) {
+        const char *path = getenv("PATH");
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s", path != NULL ? path : "/usr/bin:/bin");
+        char *save = NULL;
+        for (char *d = strtok_r(copy, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
+            char cand[PATH_MAX];
+            snprintf(cand, sizeof cand, "%s/%s", d, cli_argv0);
+            if (access(cand, X_OK) == 0 && realpath(cand, self) != NULL)
+                break;
+        }
+    }
+    char *slash = strrchr(self, '/');
+    if (slash == NULL)
+        return;
+    *slash = '\0';
+    snprintf(buf, len, "%s/v12n-monitor", self);
+}
 
 int cli_engine_open(struct engine *e, v12n_error *err)
 {
     const char *root = cli_root != NULL ? cli_root : STORE_DEFAULT_ROOT;
     const char *run = getenv("V12N_ENGINE_RUN_DIR");
-    return engine_init(e, root, run != NULL && run[0] ? run : ENGINE_DEFAULT_RUN_DIR, err);
+    if (engine_init(e, root, run != NULL && run[0] ? run : ENGINE_DEFAULT_RUN_DIR, err) < 0)
+        return -1;
+    find_monitor(e->monitor_bin, sizeof e->monitor_bin);
+    return 0;
+}
+
+int cli_monitor_finish(int argc, char **argv)
+{
+    if (argc < 3)
+        return 125;
+    struct engine e;
+    v12n_error err = {0};
+    struct monitor_io io;
+    monitor_io_init(&io);
+    io.exit_code = atoi(argv[2]);
+    for (int i = 3; i < argc; i++)
+        monitor_add_client(&io, atoi(argv[i]));
+    signal(SIGPIPE, SIG_IGN);
+    if (cli_engine_open(&e, &err) < 0)
+        return 125;
+    engine_monitor_finish(&e, argv[1], &io);
+    return 0;
 }
 
 int cli_engine_error(const v12n_error *err)

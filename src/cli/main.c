@@ -44,6 +44,7 @@ int main(int argc, char **argv)
     v12n_error err = {0};
     if (selfclone_ensure(argc, argv, &err) < 0)
         return cli_error(&err);
+    cli_argv0 = argv[0];
     const char *name = basename(argv[0]);
     if (strcmp(name, "v12n-runc") == 0 || strcmp(name, "runc") == 0)
         return cli_oci_main(argc, argv);
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
         {"cp", cli_cp},
         {"rename", cli_rename},
         {"container", cli_container},
+        {"__monitor-finish", cli_monitor_finish},
     };
     for (size_t i = 0; i < sizeof image_commands / sizeof image_commands[0]; i++) {
         if (strcmp(cmd, image_commands[i].name) == 0)

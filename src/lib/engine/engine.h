@@ -35,6 +35,9 @@ struct engine {
     char root[4096];    /* the store's root, shared with the images */
     char run_dir[4096]; /* runtime state */
     char runtime_root[4096];
+    /* The small static monitor the monitor becomes once the container runs
+     * ("" or missing: it stays in-process). */
+    char monitor_bin[4096];
     struct runtime_ctx rt;
 };
 
@@ -101,9 +104,9 @@ struct engine_launch {
 };
 
 /* Start the container's monitor (which creates and starts the container)
- * and wait until it runs: 0, or -1 with the monitor's error; *exit_hint gets
- * 125/126/127 to report for the failure. with_client: hand back an attach
- * connection made before the container starts, so no output is missed. */
+ * and wait until it runs: 0, or -1 with the monitor's error.  with_client:
+ * *client_fd gets an attach connection made before the container starts,
+ * so no output is missed. */
 int engine_launch(const struct engine *e, const char *id, bool with_client, int *client_fd,
                   v12n_error *err);
 
@@ -119,6 +122,11 @@ int engine_remove(const struct engine *e, const char *ref, bool force, v12n_erro
 int engine_teardown(const struct engine *e, const char *id, v12n_error *err);
 /* Delete everything of an exited container (dir, image pin). */
 int engine_destroy(const struct engine *e, const char *id, v12n_error *err);
+
+struct monitor_io;
+/* After the init exited: record the exit, clean up (and remove, --rm), then
+ * tell the attach clients in io the exit code. */
+void engine_monitor_finish(const struct engine *e, const char *id, struct monitor_io *io);
 
 /* The monitor's main (never returns). ready_fd: where it reports "ok" or an
  * error; client_fd: the first attach client, or -1. */
