@@ -85,7 +85,7 @@ static json_t *build_ok(const char *img_json, const struct engine_run_opts *opts
         fail_msg("engine_spec_build: %s", err.msg);
     json_decref(img);
     struct oci_spec *spec = NULL;
-    if (oci_spec_parse(json_incref(config), "/bundle", NULL, &spec, &err) < 0)
+    if (oci_spec_parse(config, "/bundle", NULL, &spec, &err) < 0)
         fail_msg("runtime refuses the built config: %s", err.msg);
     oci_spec_free(spec);
     return config;

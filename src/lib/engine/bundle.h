@@ -42,6 +42,8 @@ struct engine_tmpfs {
     char *options; /* "size=64m,mode=1777" or NULL */
 };
 
+/* Every string and vector here is malloc'd and owned by the struct:
+ * engine_run_opts_free() releases them. */
 struct engine_run_opts {
     char *name;       /* --name, may be NULL */
     char **argv;      /* after the image (NULL or empty: the image's Cmd) */

@@ -39,6 +39,11 @@ json_t *engine_spec_linux(const struct engine_run_opts *opts, unsigned long long
 /* The effective capability set for these options (bit n = capability n). */
 int engine_caps_for(const struct engine_run_opts *opts, unsigned long long *out, v12n_error *err);
 
+/* The overlay through one mount(2) with a joined lowerdir: the fallback
+ * for kernels without "lowerdir+" (exposed for its test). */
+int engine_overlay_mount_legacy(const char *const *lowers, size_t n, const char *upper,
+                                const char *work, const char *merged, v12n_error *err);
+
 /* The container's resolv.conf from the host's: as is with the host's
  * network; otherwise without loopback nameservers (unreachable from another
  * network namespace), falling back to public ones when none is left. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine/bundle.h"
+#include "engine/engine_internal.h"
 #include "util/cleanup.h"
 
 #define MOUNT_DATA_MAX 4096 /* one page: mount(2) truncates beyond */
@@ -52,8 +53,8 @@ static bool path_fits_options(const char *p)
     return strpbrk(p, ",:\\") == NULL;
 }
 
-static int mount_legacy(const char *const *lowers, size_t n, const char *upper, const char *work,
-                        const char *merged, v12n_error *err)
+int engine_overlay_mount_legacy(const char *const *lowers, size_t n, const char *upper,
+                                const char *work, const char *merged, v12n_error *err)
 {
     char data[MOUNT_DATA_MAX];
     size_t used = (size_t)snprintf(data, sizeof data, "lowerdir=");
@@ -87,7 +88,7 @@ int engine_rootfs_mount(const char *const *lowers, size_t n, const char *upper, 
     int rc = mount_new_api(lowers, n, upper, work, merged, err);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
-    return mount_legacy(lowers, n, upper, work, merged, err);
+    return engine_overlay_mount_legacy(lowers, n, upper, work, merged, err);
 }
 
 int engine_rootfs_umount(const char *merged, v12n_error *err)
