@@ -146,6 +146,10 @@ int cli_pull(int argc, char **argv)
     }
     po.pull.builtin_fallback = true;
     struct progress p = {.tty = isatty(STDOUT_FILENO) == 1, .quiet = quiet};
+    const char *last = strrchr(argv[optind], '/');
+    last = last != NULL ? last + 1 : argv[optind];
+    if (!quiet && strpbrk(last, ":@") == NULL)
+        printf("Using default tag: latest\n");
     struct image_pull_result res;
     int r = image_pull(s, argv[optind], &po.pull, on_event, &p, &res, &err);
     free(p.lines);

@@ -24,7 +24,11 @@ static int usage(FILE *out)
             "  tag SRC DST give an image another name\n"
             "  login REG   store credentials [-u USER] [--password-stdin] [--authfile F]\n"
             "  logout REG  forget them\n"
-            "  image CMD   ls, rm, inspect, pull, tag, builtin busybox [NAME]\n"
+            "  save IMAGE..  write images to a tarball [-o FILE] [--format oci-archive]\n"
+            "  load        read a docker-archive or oci-archive [-i FILE]\n"
+            "  import FILE|- [REF]  a rootfs tarball becomes an image\n"
+            "  image CMD   ls, rm, inspect, pull, tag, load, save, import,\n"
+            "              builtin busybox [NAME]\n"
             "  run IMAGE   run a container [-i] [-t] [-d] [--rm] [--name N] [-e K=V] [-v S:D]\n"
             "              [-w DIR] [-u USER] [--read-only] [--network none|host] ...\n"
             "  ps          list containers [-a] [-q] [--format json]\n"
@@ -49,11 +53,20 @@ int main(int argc, char **argv)
     if (strcmp(name, "v12n-runc") == 0 || strcmp(name, "runc") == 0)
         return cli_oci_main(argc, argv);
     /* global options, before the command */
-    while (argc >= 3 && strcmp(argv[1], "--root") == 0) {
-        cli_root = argv[2];
-        argv[2] = argv[0];
-        argc -= 2;
-        argv += 2;
+    for (;;) {
+        if (argc >= 3 && strcmp(argv[1], "--root") == 0) {
+            cli_root = argv[2];
+            argv[2] = argv[0];
+            argc -= 2;
+            argv += 2;
+        } else if (argc >= 2 && strncmp(argv[1], "--root=", 7) == 0) {
+            cli_root = argv[1] + 7;
+            argv[1] = argv[0];
+            argc -= 1;
+            argv += 1;
+        } else {
+            break;
+        }
     }
     if (argc < 2)
         return usage(stderr);
@@ -71,6 +84,9 @@ int main(int argc, char **argv)
         {"login", cli_login},
         {"logout", cli_logout},
         {"image", cli_image},
+        {"load", cli_load},
+        {"save", cli_save},
+        {"import", cli_import},
         /* containers */
         {"run", cli_run},
         {"ps", cli_ps},

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +61,8 @@ static char *list_applets(const char *path, v12n_error *err)
     while (out != NULL && len < APPLET_LIST_MAX &&
            ((n = read(rfd, out + len, APPLET_LIST_MAX - len)) > 0 || (n < 0 && errno == EINTR)))
         len += n > 0 ? (size_t)n : 0;
+    /* closed first: a child with more to say gets EPIPE rather than block */
+    close(v12n_take_fd(&rfd));
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -195,15 +196,6 @@ static int write_layer(struct store *s, const char *bin, size_t bin_len, char *a
 
 /* ---- config and manifest ------------------------------------------------------- */
 
-static void host_arch(char arch[IMAGE_PLATFORM_FIELD_MAX + 1])
-{
-    struct image_platform p = {.os = "linux"};
-    struct utsname u;
-    snprintf(p.arch, sizeof p.arch, "%s", uname(&u) == 0 ? u.machine : "amd64");
-    image_platform_normalize(&p);
-    memcpy(arch, p.arch, sizeof p.arch);
-}
-
 static int put_json(struct store *s, json_t *j, char digest[IMAGE_DIGEST_SIZE], size_t *size,
                     v12n_error *err)
 {
@@ -220,8 +212,9 @@ static int put_json(struct store *s, json_t *j, char digest[IMAGE_DIGEST_SIZE], 
 static int put_config(struct store *s, const char *diff_id, const char *created,
                       char digest[IMAGE_DIGEST_SIZE], size_t *size, v12n_error *err)
 {
-    char arch[IMAGE_PLATFORM_FIELD_MAX + 1];
-    host_arch(arch);
+    struct image_platform host;
+    image_platform_host(&host);
+    const char *arch = host.arch;
     json_t *j = json_pack("{s:s, s:s, s:s, s:{s:[s], s:[s]}, s:{s:s, s:[s]}, s:[{s:s, s:s}]}",
                           "architecture", arch, "os", "linux", "created", created, "config", "Env",
                           BUILTIN_PATH_ENV, "Cmd", "sh", "rootfs", "type", "layers", "diff_ids",

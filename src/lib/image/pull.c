@@ -220,9 +220,9 @@ static int fetch_layers(struct pull *p, v12n_error *err)
     if (r == 0)
         r = registry_fetch_blobs(p->c, &p->ref, blobs, k, on_blob_progress, p, err);
     for (size_t j = 0; j < k; j++) {
+        /* a blob that completed is kept even when another failed: the
+         * next pull does not fetch it again (gc collects it otherwise) */
         v12n_error e = {0};
-        if (r < 0 && blobs[j].status == 0)
-            blobs[j].status = -1; /* keep nothing of a failed pull but what completed */
         if (sink_close(&sinks[j], &blobs[j], &e) < 0 && r == 0) {
             *err = e;
             r = -1;

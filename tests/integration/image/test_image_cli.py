@@ -264,6 +264,9 @@ def test_builtin_busybox(cli):
     # the same busybox gives the same image
     assert cli.ok("image", "builtin", "busybox", "localhost/bb:1").out.split()[0] == image_id
     assert cli.names() == ["busybox:latest", "localhost/bb:1"]
+    # --root=DIR is the same store
+    r = subprocess.run([V12N, "--root=" + cli.root, "images", "-q"], capture_output=True, env=cli.env)
+    assert r.stdout.decode() == image_id[7:19] + "\n"
 
 
 def test_pull_busybox_offline_falls_back_to_the_builtin_image(cli):
@@ -272,17 +275,27 @@ def test_pull_busybox_offline_falls_back_to_the_builtin_image(cli):
     r = cli("pull", "busybox", env=offline)
     assert r.rc == 0, r
     assert r.err.startswith("v12n: notice: no registry reachable") and len(r.err.splitlines()) == 1
-    assert r.out == "docker.io/library/busybox:latest\n"
+    assert r.out == "Using default tag: latest\ndocker.io/library/busybox:latest\n"
     assert cli.names() == ["busybox:latest"]
     # any other image fails, with the reason
     r = cli("pull", "alpine", env=offline)
     assert r.rc == 1 and r.err.startswith("v12n: pull docker.io/library/alpine:latest: "), r
 
 
-def test_busybox_is_not_replaced_on_401_or_404(cli, registry, proxy):
-    # the fallback is for unreachable registries only: a 404 stays an error
-    r = cli("pull", "--insecure", proxy.host + "/library/busybox")
-    assert r.rc == 1 and "404" in r.err, r
+def test_busybox_is_not_replaced_when_a_registry_answers(cli, registry, auth_registry):
+    # the fallback is for docker.io's busybox when no registry can be
+    # reached; an answer stays an error.  The local registries stand in for
+    # docker.io as proxies: with --insecure the client, refused the CONNECT,
+    # asks them over plain HTTP.
+    for reg, status in ((registry, "manifest unknown (404)"), (auth_registry, "unauthorized (401)")):
+        proxy = {"https_proxy": "http://" + reg.host, "http_proxy": "http://" + reg.host}
+        r = cli("pull", "--insecure", "busybox", env=proxy)
+        assert r.rc == 1, r
+        assert r.err == "v12n: pull docker.io/library/busybox:latest: %s\n" % status \
+            or (status.startswith("unauth") and "401" in r.err and "notice" not in r.err), r
+    r = cli("pull", "--insecure", registry.host + "/library/busybox")
+    assert r.rc == 1 and "404" in r.err and "notice" not in r.err, r
+    assert cli.names() == []
 
 
 def test_bad_input(cli, registry, proxy, pusher, unique):
@@ -326,3 +339,214 @@ def test_killed_pull_leaves_nothing_listed(cli, registry, proxy, pusher, unique)
     cli.ok("pull", "--insecure", ref)
     assert cli.names() == [ref]
     assert cli.temps() == []
+
+
+def skopeo(pusher, *args):
+    r = subprocess.run(["skopeo", "--policy", pusher.policy] + list(args), capture_output=True,
+                       timeout=120, env=dict(os.environ, HOME=pusher.workdir))
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
+def test_save_rmi_load_round_trip(cli, registry, pusher, unique, fmt):
+    ref, img = push(pusher, registry, unique)
+    cli.ok("pull", "--insecure", ref)
+    cli.ok("tag", ref, "localhost/copy:2")
+    before = cli.inspect(ref)
+    archive = os.path.join(cli.home, "images.tar")
+    cli.ok("save", "--format", fmt, "-o", archive, ref, "localhost/copy:2")
+    # other tools read it
+    if fmt == "docker-archive":
+        info = json.loads(skopeo(pusher, "inspect", "docker-archive:%s:%s" % (archive, ref)))
+    else:
+        info = json.loads(skopeo(pusher, "inspect", "oci-archive:%s:v1" % archive))
+    assert len(info["Layers"]) == 2
+    cli.ok("rmi", "-f", img.config.digest)
+    assert cli.names() == []
+    r = cli.ok("load", "-i", archive)
+    assert sorted(r.out.splitlines()) == sorted(["Loaded image: " + ref, "Loaded image: localhost/copy:2"])
+    after = cli.inspect(ref)
+    for key in ("Id", "RootFS", "Config", "Architecture", "Os", "Size"):
+        assert after[key] == before[key], key
+    assert sorted(after["RepoTags"]) == sorted([ref, "localhost/copy:2"])
+    for d in after["RootFS"]["Layers"]:
+        assert os.path.isdir(os.path.join(cli.root, "layers", d[7:], "diff"))
+    if fmt == "oci-archive":  # blobs as pulled: the same manifest
+        assert sorted(after["RepoDigests"]) == sorted(before["RepoDigests"])
+    # from stdin as well
+    cli.ok("rmi", "-f", img.config.digest)
+    with open(archive, "rb") as f:
+        cli.ok("load", stdin=f.read())
+    assert cli.inspect("localhost/copy:2")["Id"] == img.config.digest
+    assert cli.temps() == []
+
+
+def test_load_an_archive_skopeo_wrote(cli, pusher):
+    layout = pusher.layout()
+    img = two_layer_image(layout)
+    layout.tag(img, "v1")
+    archive = os.path.join(cli.home, "sk.tar")
+    skopeo(pusher, "copy", "--quiet", "oci:%s:v1" % layout.path,
+           "docker-archive:%s:localhost/sk:1" % archive)
+    assert cli.ok("load", "-i", archive).out == "Loaded image: localhost/sk:1\n"
+    info = cli.inspect("localhost/sk:1")
+    assert len(info["RootFS"]["Layers"]) == 2
+    assert info["Config"]["Cmd"] == ["/bin/sh"]
+
+
+def test_load_refuses_bad_archives(cli):
+    junk = os.path.join(cli.home, "junk.tar")
+    with open(junk, "wb") as f:
+        f.write(os.urandom(4096))
+    r = cli("load", "-i", junk)
+    assert r.rc == 1 and r.err.startswith("v12n: load: ") and len(r.err.splitlines()) == 1, r
+    # a member under blobs/sha256/ whose content is not its name
+    d = os.path.join(cli.home, "lie")
+    os.makedirs(os.path.join(d, "blobs", "sha256"))
+    with open(os.path.join(d, "blobs", "sha256", "0" * 64), "wb") as f:
+        f.write(b"not what the name says")
+    with open(os.path.join(d, "manifest.json"), "w") as f:
+        json.dump([{"Config": "blobs/sha256/" + "0" * 64, "RepoTags": ["x:1"], "Layers": []}], f)
+    lie = os.path.join(cli.home, "lie.tar")
+    subprocess.run(["tar", "cf", lie, "-C", d, "."], check=True)
+    r = cli("load", "-i", lie)
+    assert r.rc == 1 and "digest mismatch" in r.err, r
+    # a manifest.json naming a layer the archive lacks
+    os.unlink(os.path.join(d, "blobs", "sha256", "0" * 64))
+    cfg = json.dumps({"rootfs": {"type": "layers", "diff_ids": ["sha256:" + "1" * 64]}}).encode()
+    import hashlib
+    h = hashlib.sha256(cfg).hexdigest()
+    with open(os.path.join(d, "blobs", "sha256", h), "wb") as f:
+        f.write(cfg)
+    with open(os.path.join(d, "manifest.json"), "w") as f:
+        json.dump([{"Config": "blobs/sha256/" + h, "RepoTags": ["x:1"], "Layers": ["nope/layer.tar"]}], f)
+    subprocess.run(["tar", "cf", lie, "-C", d, "."], check=True)
+    r = cli("load", "-i", lie)
+    assert r.rc == 1 and "not in the archive" in r.err, r
+    assert cli.names() == []
+    assert cli.temps() == []
+    # what the failed load stored is collected
+    assert os.listdir(os.path.join(cli.root, "blobs", "sha256")) == []
+
+
+def test_import_a_rootfs_tarball(cli):
+    src = os.path.join(cli.home, "rootfs")
+    os.makedirs(os.path.join(src, "etc"))
+    with open(os.path.join(src, "etc", "motd"), "w") as f:
+        f.write("imported\n")
+    os.symlink("motd", os.path.join(src, "etc", "link"))
+    tgz = os.path.join(cli.home, "rootfs.tgz")
+    subprocess.run(["tar", "czf", tgz, "-C", src, "."], check=True)
+    image_id = cli.ok("import", tgz, "localhost/imported:1").out.strip()
+    info = cli.inspect("localhost/imported:1")
+    assert info["Id"] == image_id and len(info["RootFS"]["Layers"]) == 1
+    diff = os.path.join(cli.root, "layers", info["RootFS"]["Layers"][0][7:], "diff")
+    assert open(os.path.join(diff, "etc", "motd")).read() == "imported\n"
+    assert os.readlink(os.path.join(diff, "etc", "link")) == "motd"
+    # the layer's diff_id is the uncompressed tar's digest
+    import gzip, hashlib
+    assert info["RootFS"]["Layers"][0] == "sha256:" + hashlib.sha256(gzip.open(tgz).read()).hexdigest()
+    # from stdin, no name (another message: another config): a dangling image
+    with open(tgz, "rb") as f:
+        cli.ok("import", "-m", "second", "-", stdin=f.read())
+    rows = [json.loads(l) for l in cli.ok("images", "--format", "json").out.splitlines()]
+    assert sorted(r["Repository"] for r in rows) == ["<none>", "localhost/imported"]
+    # a tarball that escapes is refused, nothing listed
+    evil = os.path.join(cli.home, "evil.tar")
+    import tarfile, io
+    with tarfile.open(evil, "w") as t:
+        info_ = tarfile.TarInfo("../escape")
+        info_.size = 1
+        t.addfile(info_, io.BytesIO(b"x"))
+    r = cli("import", evil, "localhost/evil:1")
+    assert r.rc == 1 and r.err.startswith("v12n: import: "), r
+    assert "localhost/evil" not in cli.ok("images").out
+    r = cli("import", os.path.join(cli.home, "missing.tar"))
+    assert r.rc == 1 and "missing.tar" in r.err
+
+
+def test_rmi_of_an_image_a_container_uses(cli):
+    image_id = cli.ok("image", "builtin", "busybox").out.split()[0]
+    # what the engine's store_image_pin() writes
+    index = os.path.join(cli.root, "images.json")
+    doc = json.load(open(index))
+    doc["images"][0]["pins"] = ["container web"]
+    with open(index, "w") as f:
+        json.dump(doc, f)
+    r = cli("rmi", "busybox")
+    assert r.rc == 1, r
+    assert r.err == "v12n: conflict: unable to remove image busybox (must force): container web is using it\n"
+    r = cli.ok("rmi", "-f", "busybox")
+    assert r.out == "Untagged: busybox:latest\n"
+    # kept, dangling, with its layer
+    assert cli.ok("images", "-q").out == image_id[7:19] + "\n"
+    layer = cli.inspect(image_id)["RootFS"]["Layers"][0]
+    assert os.path.isdir(os.path.join(cli.root, "layers", layer[7:]))
+    doc = json.load(open(index))
+    doc["images"][0]["pins"] = []
+    with open(index, "w") as f:
+        json.dump(doc, f)
+    assert "Deleted: " + image_id in cli.ok("rmi", image_id).out
+    assert os.listdir(os.path.join(cli.root, "layers")) == []
+
+
+def test_pull_on_a_terminal_draws_progress_bars(cli, registry, pusher, unique):
+    import pty
+    ref, img = push(pusher, registry, unique)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([V12N, "--root", cli.root, "pull", "--insecure", ref], stdin=subprocess.DEVNULL,
+                         stdout=slave, stderr=slave, env=cli.env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert p.wait(timeout=60) == 0, out
+    text = out.decode()
+    assert "\x1b[" in text  # redrawn in place
+    big = img.layers[0]
+    assert "%s: Downloading [" % big.digest[7:19] in text
+    assert "Pull complete" in text and "Status: Downloaded newer image for " + ref in text
+
+
+def test_concurrent_pulls_of_one_image(cli, registry, pusher, unique):
+    ref, img = push(pusher, registry, unique)
+    procs = [cli.popen("pull", "-q", "--insecure", ref) for _ in range(3)]
+    for p in procs:
+        out, err = p.communicate(timeout=90)
+        assert p.returncode == 0, err
+        assert out.decode() == ref + "\n"
+    assert cli.names() == [ref]
+    assert cli.temps() == []
+    assert len(os.listdir(os.path.join(cli.root, "layers"))) == 2
+
+
+def test_pull_docker_schema2_by_digest(cli, registry, pusher, unique):
+    layout = pusher.layout()
+    img = two_layer_image(layout)
+    layout.tag(img, "v1")
+    pusher.push(layout, "v1", registry, unique, fmt="v2s2")
+    raw = pusher.raw_manifest("%s/%s:v1" % (registry.host, unique))
+    assert json.loads(raw)["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    import hashlib
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    ref = "%s/%s@%s" % (registry.host, unique, digest)
+    r = cli.ok("pull", "--insecure", ref)
+    assert "Digest: " + digest in r.out and r.out.splitlines()[-1] == ref
+    rows = [json.loads(l) for l in cli.ok("images", "--format", "json").out.splitlines()]
+    assert [(x["Repository"], x["Tag"], x["Digest"]) for x in rows] == [
+        ("%s/%s" % (registry.host, unique), "<none>", digest)]
+    info = cli.inspect(ref)
+    assert info["RepoTags"] == [] and info["RepoDigests"] == [ref]
+    assert info["Id"] == img.config.digest
+    # a digest that is not the manifest's is refused
+    bad = "%s/%s@sha256:%s" % (registry.host, unique, "0" * 64)
+    r = cli("pull", "--insecure", bad)
+    assert r.rc == 1 and len(r.err.splitlines()) == 1, r
