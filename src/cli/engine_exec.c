@@ -9,24 +9,24 @@
 
 #include "cli.h"
 #include "cli_engine.h"
+#include "engine/bundle.h"
 #include "util/cleanup.h"
 #include "util/json.h"
 
-static int apply_user(json_t *process, const char *user, v12n_error *err)
+/* -u as for run: uid[:gid] or names, resolved in the container's own
+ * /etc/passwd and /etc/group. */
+static int apply_user(json_t *process, const char *rootfs, const char *user, v12n_error *err)
 {
-    unsigned long uid, gid = 0;
-    char *end;
-    uid = strtoul(user, &end, 10);
-    if (end == user || (*end != '\0' && *end != ':'))
-        return v12n_fail(err, EINVAL, "exec -u %s: expected UID[:GID]", user);
-    if (*end == ':') {
-        char *gend;
-        gid = strtoul(end + 1, &gend, 10);
-        if (gend == end + 1 || *gend != '\0')
-            return v12n_fail(err, EINVAL, "exec -u %s: expected UID[:GID]", user);
-    }
+    struct engine_user u;
+    if (engine_user_resolve(rootfs, user, &u, err) < 0)
+        return v12n_error_wrap(err, "exec -u %s", user);
+    json_t *gids = json_array();
+    for (size_t i = 0; i < u.n_additional_gids; i++)
+        json_array_append_new(gids, json_integer(u.additional_gids[i]));
     json_object_set_new(process, "user",
-                        json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid));
+                        json_pack("{s:I,s:I,s:o}", "uid", (json_int_t)u.uid, "gid",
+                                  (json_int_t)u.gid, "additionalGids", gids));
+    engine_user_clear(&u);
     return 0;
 }
 
@@ -99,7 +99,9 @@ int cli_exec(int argc, char **argv)
     json_t *penv = json_object_get(process, "env");
     if (json_is_array(penv))
         json_array_extend(penv, env);
-    if (user != NULL && apply_user(process, user, &err) < 0)
+    char rootfs[4200];
+    engine_path(&e, id, "rootfs", rootfs, sizeof rootfs);
+    if (user != NULL && apply_user(process, rootfs, user, &err) < 0)
         return cli_engine_error(&err);
     struct exec_opts o = {.id = id, .process = process, .detach = detach};
     int code = 0;

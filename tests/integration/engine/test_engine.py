@@ -265,10 +265,31 @@ def test_exec_into_running_container(engine):
     engine.ok("run", "-d", "--name", "host", "busybox", "sleep", "1000")
     assert engine.ok("exec", "-e", "X=1", "-w", "/etc", "-u", "2:3", "host", "sh", "-c",
                      'echo "$X $(pwd) $(id -u):$(id -g)"') == "1 /etc 2:3\n"
+    assert engine.ok("exec", "-u", "nobody", "host", "id", "-un") == "nobody\n"
+    assert engine("exec", "-u", "nosuchuser", "host", "true").returncode == 125
     assert engine("exec", "host", "sh", "-c", "exit 9").returncode == 9
     assert engine("exec", "host", "/nope").returncode in (126, 127)
     top = engine.ok("top", "host")
     assert "sleep 1000" in top
+
+
+def test_monitor_is_the_small_static_one(engine):
+    """Once the container runs, its monitor is v12n-monitor, not the full
+    v12n (50 of them must fit in 50 MiB)."""
+    engine.ok("run", "-d", "--name", "watched", "busybox", "sleep", "1000")
+    rec = os.path.join(engine.root, "containers", engine.inspect("watched")["Id"], "record.json")
+    with open(rec) as f:
+        monitor = json.load(f)["monitor_pid"]
+    exe = os.path.basename(os.readlink("/proc/%d/exe" % monitor))
+    assert exe == "v12n-monitor"
+    with open("/proc/%d/status" % monitor) as f:
+        rss = int(next(l for l in f if l.startswith("VmRSS")).split()[1])
+    sanitized = "build-asan" in engine.binary
+    assert sanitized or rss < 1024, "monitor RSS %d KiB" % rss
+    # it still serves: logs, exec, stop
+    assert engine.ok("exec", "watched", "echo", "alive") == "alive\n"
+    engine.ok("stop", "-t", "1", "watched")
+    assert engine.inspect("watched")["State"] == "exited"
 
 
 def test_exec_into_stopped_container_is_125(engine):
