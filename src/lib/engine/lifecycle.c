@@ -99,6 +99,11 @@ int engine_launch(const struct engine *e, const char *id, bool with_client, int 
     struct engine_container c;
     if (engine_record_load(e, id, &c, err) < 0)
         return -1;
+    if (c.state == ENGINE_EXITED) {
+        /* What a monitor that died left in the runtime (killed on delete). */
+        v12n_error ignored = {0};
+        container_delete(&e->rt, c.id, true, &ignored);
+    }
     int prepared = engine_rootfs_prepare(e, &c, err);
     engine_container_clear(&c);
     if (prepared < 0)

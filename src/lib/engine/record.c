@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,13 @@ int engine_record_load(const struct engine *e, const char *id, struct engine_con
     if (record_from_json(j, out, err) < 0) {
         engine_container_clear(out);
         return v12n_error_wrap(err, "container %s", id);
+    }
+    /* A monitor that died without recording the exit (SIGKILL, OOM): the
+     * container is reported exited, and rm/start clean up after it. */
+    if (out->state == ENGINE_RUNNING && out->monitor_pid > 0 && kill(out->monitor_pid, 0) < 0 &&
+        errno == ESRCH) {
+        out->state = ENGINE_EXITED;
+        out->exit_code = 255;
     }
     return 0;
 }

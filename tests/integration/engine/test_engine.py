@@ -150,6 +150,23 @@ def test_rm_force_of_running_container_leaves_nothing(engine):
     _assert_gone(engine, cid, info["Pid"], 0)
 
 
+def test_a_killed_monitor_is_reported_and_cleaned_up(engine):
+    engine.ok("run", "-d", "--name", "orphan", "busybox", "sleep", "1000")
+    info = engine.inspect("orphan")
+    rec = os.path.join(engine.root, "containers", info["Id"], "record.json")
+    with open(rec) as f:
+        monitor = json.load(f)["monitor_pid"]
+    os.kill(monitor, signal.SIGKILL)
+    wait_until(lambda: not os.path.exists("/proc/%d" % monitor), 5, "the monitor to die")
+    assert engine.inspect("orphan")["State"] == "exited"
+    # start cleans the runtime's leftovers and runs it again
+    engine.ok("start", "orphan")
+    assert engine.inspect("orphan")["State"] == "running"
+    wait_until(lambda: not os.path.exists("/proc/%d" % info["Pid"]), 5, "the old init to go")
+    engine.ok("rm", "-f", "orphan")
+    _assert_gone(engine, info["Id"], info["Pid"], 0)
+
+
 def test_detached_rm_removes_itself(engine):
     cid = engine.ok("run", "-d", "--rm", "busybox", "sh", "-c", "sleep 0.2").strip()
     wait_until(lambda: cid not in engine.container_dirs(), 10, "--rm removal")
