@@ -18,8 +18,16 @@ int cli_engine_error(const v12n_error *err);
 /* Stream an attach connection to the terminal until the container exits
  * (returns its code) or the user detaches (ctrl-p ctrl-q: returns 0).
  * stdin is forwarded when with_stdin; the terminal is put in raw mode and
- * its size followed when tty. */
-int cli_attach_stream(int fd, bool with_stdin, bool tty, bool *detached);
+ * its size followed when tty.  With on_signal, the signals the CLI receives
+ * are handed to it (to forward them to the container). */
+int cli_attach_stream(int fd, bool with_stdin, bool tty, bool *detached,
+                      void (*on_signal)(void *arg, int sig), void *arg);
+/* on_signal for cli_attach_stream: arg is a struct engine_signal_target. */
+struct engine_signal_target {
+    const struct engine *e;
+    const char *id;
+};
+void cli_forward_signal(void *arg, int sig);
 
 /* argv[0] as the user ran it (main sets it). */
 extern const char *cli_argv0;

@@ -16,12 +16,28 @@
 #include "engine/engine_io.h"
 #include "util/fs.h"
 
-static volatile sig_atomic_t winch;
+static volatile sig_atomic_t winch, proxied;
 
 static void on_winch(int sig)
 {
     (void)sig;
     winch = 1;
+}
+
+static void on_proxied(int sig)
+{
+    proxied = sig;
+}
+
+/* As Docker's --sig-proxy: signals the CLI gets go to the container (not
+ * with a raw terminal, where ctrl-c is a byte for the container's pty). */
+static void proxy_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    struct sigaction sa = {.sa_handler = on_proxied};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
 }
 
 static void send_size(int fd)
@@ -67,7 +83,8 @@ static int forward_input(int fd, bool tty, bool *pending_p, bool *detached)
     return 1;
 }
 
-int cli_attach_stream(int fd, bool with_stdin, bool tty, bool *detached)
+int cli_attach_stream(int fd, bool with_stdin, bool tty, bool *detached,
+                      void (*on_signal)(void *arg, int sig), void *arg)
 {
     *detached = false;
     struct termios saved;
@@ -82,6 +99,8 @@ int cli_attach_stream(int fd, bool with_stdin, bool tty, bool *detached)
         sigaction(SIGWINCH, &sa, NULL);
         send_size(fd);
     }
+    if (on_signal != NULL && !raw)
+        proxy_signals();
     struct attach_reader *r = calloc(1, sizeof *r);
     int code = CLI_ENGINE_ERROR;
     bool stdin_open = with_stdin, pending_p = false;
@@ -89,6 +108,11 @@ int cli_attach_stream(int fd, bool with_stdin, bool tty, bool *detached)
         if (winch) {
             winch = 0;
             send_size(fd);
+        }
+        if (proxied != 0 && on_signal != NULL) {
+            int sig = proxied;
+            proxied = 0;
+            on_signal(arg, sig);
         }
         struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
                               {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};

@@ -270,6 +270,13 @@ static int create_container(const struct engine *e, const char *ref, struct run_
     return r;
 }
 
+void cli_forward_signal(void *arg, int sig)
+{
+    const struct engine_signal_target *t = arg;
+    v12n_error ignored = {0};
+    engine_kill(t->e, t->id, sig, &ignored);
+}
+
 int cli_run(int argc, char **argv)
 {
     struct run_flags f = {0};
@@ -306,7 +313,8 @@ int cli_run(int argc, char **argv)
         goto out;
     }
     bool detached;
-    code = cli_attach_stream(fd, f.o.interactive, f.o.tty, &detached);
+    struct engine_signal_target target = {&e, c.id};
+    code = cli_attach_stream(fd, f.o.interactive, f.o.tty, &detached, cli_forward_signal, &target);
     close(fd);
 out:
     engine_container_clear(&c);
@@ -323,7 +331,8 @@ static int attach_to(const struct engine *e, const struct engine_container *c, b
     if (fd < 0)
         return cli_engine_error(&err);
     bool detached;
-    int code = cli_attach_stream(fd, with_stdin, c->tty, &detached);
+    struct engine_signal_target target = {e, c->id};
+    int code = cli_attach_stream(fd, with_stdin, c->tty, &detached, cli_forward_signal, &target);
     close(fd);
     return code;
 }
@@ -365,7 +374,9 @@ int cli_start(int argc, char **argv)
             code = cli_engine_error(&err);
         } else if (attach) {
             bool detached;
-            code = cli_attach_stream(fd, interactive, rec.tty, &detached);
+            struct engine_signal_target target = {&e, rec.id};
+            code =
+                cli_attach_stream(fd, interactive, rec.tty, &detached, cli_forward_signal, &target);
             close(fd);
         } else
             printf("%s\n", argv[i]);

@@ -113,6 +113,17 @@ def test_start_again_and_restart(engine):
     assert info["State"] == "running" and info["Pid"] != pid
 
 
+def test_signals_to_the_cli_reach_the_container(engine):
+    p = subprocess.Popen(engine.argv("run", "--rm", "busybox", "sh", "-c",
+                                     'trap "echo got TERM; exit 5" TERM; echo ready; '
+                                     'while true; do sleep 0.1; done'),
+                         stdout=subprocess.PIPE, text=True, env=engine.env)
+    assert p.stdout.readline() == "ready\n"
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=20) == 5
+    assert p.stdout.read() == "got TERM\n"
+
+
 def test_kill_with_signal(engine):
     engine.ok("run", "-d", "--name", "victim", "busybox", "sleep", "1000")
     engine.ok("kill", "-s", "KILL", "victim")
