@@ -50,6 +50,30 @@ static int print_entry(void *arg, const struct engine_log_entry *e)
     return 0;
 }
 
+/* Print the complete entries appended after *offset; *offset moves past them. */
+static int follow_more(const char *path, size_t *offset, struct log_print *p)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    static char chunk[1 << 20];
+    for (;;) {
+        ssize_t n = pread(fd, chunk, sizeof chunk, (off_t)*offset);
+        if (n <= 0)
+            break;
+        size_t used = 0;
+        engine_log_parse(chunk, (size_t)n, &used, print_entry, p);
+        /* a line longer than the chunk cannot be parsed: skip it whole */
+        if (used == 0 && (size_t)n == sizeof chunk)
+            used = sizeof chunk;
+        if (used == 0)
+            break;
+        *offset += used;
+    }
+    close(fd);
+    return 0;
+}
+
 int cli_logs(int argc, char **argv)
 {
     bool follow = false;
@@ -102,19 +126,11 @@ int cli_logs(int argc, char **argv)
     /* -f: keep reading what the monitor appends until the container stops. */
     while (follow) {
         struct engine_container now;
+        /* engine_record_load clears now first, even when it fails */
         bool running = engine_record_load(&e, id, &now, &err) == 0 && now.state == ENGINE_RUNNING;
-        if (running || err.errnum == 0)
-            engine_container_clear(&now);
-        size_t nlen = 0;
-        v12n_error ignored = {0};
-        char *nbuf = v12n_read_file(path, &nlen, &ignored);
-        if (nbuf != NULL && nlen > used) {
-            size_t more = 0;
-            engine_log_parse(nbuf + used, nlen - used, &more, print_entry, &p);
-            used += more;
-        }
-        free(nbuf);
-        if (!running)
+        engine_container_clear(&now);
+        /* Read only what was appended since (the last read entries stay parsed). */
+        if (follow_more(path, &used, &p) < 0 || !running)
             break;
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
