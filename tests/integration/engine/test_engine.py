@@ -66,6 +66,18 @@ def test_duplicate_name_is_refused(engine):
     assert r.returncode == 125 and "already in use" in r.stderr
 
 
+def test_concurrent_runs_with_one_name_one_wins(engine):
+    procs = [subprocess.Popen(engine.argv("run", "--name", "race", "busybox", "true"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=engine.env) for _ in range(6)]
+    codes = [p.wait(timeout=60) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    assert sorted(codes) == [0] + [125] * 5
+    assert len(engine.container_dirs()) == 1
+
+
 # ------------------------------------------------------ detached containers
 
 
