@@ -41,9 +41,14 @@ static void command_text(const struct engine_container *c, char *buf, size_t len
 static void status_text(const struct engine_container *c, char *buf, size_t len)
 {
     char age[64];
-    if (c->state == ENGINE_RUNNING)
-        snprintf(buf, len, "Up (since %s)", cli_human_age(c->started, age, sizeof age));
-    else if (c->state == ENGINE_EXITED)
+    if (c->state == ENGINE_RUNNING) {
+        /* Docker's "Up 2 minutes": the age without its " ago" */
+        cli_human_age(c->started, age, sizeof age);
+        size_t n = strlen(age);
+        if (n > 4 && strcmp(age + n - 4, " ago") == 0)
+            age[n - 4] = '\0';
+        snprintf(buf, len, "Up %s", age);
+    } else if (c->state == ENGINE_EXITED)
         snprintf(buf, len, "Exited (%d) %s", c->exit_code,
                  cli_human_age(c->finished, age, sizeof age));
     else
