@@ -10,6 +10,8 @@ import tempfile
 
 import pytest
 
+from engine_leftovers import cgroups_named, mounts_under, processes_with  # noqa: F401
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
@@ -53,36 +55,6 @@ class Engine:
     def runtime_states(self):
         d = os.path.join(self.run_dir, "runtime")
         return sorted(n for n in os.listdir(d) if len(n) == 64) if os.path.isdir(d) else []
-
-
-def mounts_under(path):
-    with open("/proc/self/mountinfo") as f:
-        return [l.split()[4] for l in f if l.split()[4].startswith(path)]
-
-
-def cgroups_named(ident):
-    found = []
-    for top in ("/sys/fs/cgroup",):
-        for dirpath, dirnames, _ in os.walk(top):
-            if dirpath.count("/") > 6:
-                dirnames[:] = []
-                continue
-            found += [os.path.join(dirpath, d) for d in dirnames if ident in d]
-    return found
-
-
-def processes_with(text):
-    out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                if text.encode() in f.read():
-                    out.append(int(pid))
-        except OSError:
-            pass
-    return out
 
 
 @pytest.fixture(scope="session")

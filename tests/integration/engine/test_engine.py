@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import cgroups_named, mounts_under, processes_with
+from engine_leftovers import cgroups_named, mounts_under, processes_with
 
 
 def wait_until(pred, timeout=10.0, what="condition"):
