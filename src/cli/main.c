@@ -15,6 +15,7 @@ static int usage(FILE *out)
                  "  oci CMD     the OCI runtime (runc-compatible): spec, create, start, run,\n"
                  "              state, kill, delete, exec, list, ps, pause, resume, update,\n"
                  "              features\n"
+                 "  vm run      boot a kernel in a KVM virtual machine\n"
                  "  version     print the version\n"
                  "\n"
                  "Installed as v12n-runc, the binary is the OCI runtime itself.\n");
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "oci") == 0)
         return cli_oci_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "vm") == 0)
+        return cli_vm_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("v12n version %s\n", V12N_VERSION);
         return 0;
