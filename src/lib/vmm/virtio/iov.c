@@ -1,0 +1,60 @@
+#include "vmm/virtio/iov.h"
+
+#include <string.h>
+
+size_t iov_to_buf(const struct iovec *iov, unsigned n, uint64_t off, void *buf, size_t len)
+{
+    size_t done = 0;
+    for (unsigned i = 0; i < n && done < len; i++) {
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
+            continue;
+        }
+        size_t chunk = iov[i].iov_len - off;
+        if (chunk > len - done)
+            chunk = len - done;
+        memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off, chunk);
+        done += chunk;
+        off = 0;
+    }
+    return done;
+}
+
+size_t iov_from_buf(const struct iovec *iov, unsigned n, uint64_t off, const void *buf, size_t len)
+{
+    size_t done = 0;
+    for (unsigned i = 0; i < n && done < len; i++) {
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
+            continue;
+        }
+        size_t chunk = iov[i].iov_len - off;
+        if (chunk > len - done)
+            chunk = len - done;
+        memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, chunk);
+        done += chunk;
+        off = 0;
+    }
+    return done;
+}
+
+int iov_slice(const struct iovec *iov, unsigned n, uint64_t off, uint64_t len, struct iovec *out,
+              unsigned max)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n && len > 0; i++) {
+        if (off >= iov[i].iov_len) {
+            off -= iov[i].iov_len;
+            continue;
+        }
+        if (k == max)
+            return -1;
+        uint64_t chunk = iov[i].iov_len - off;
+        if (chunk > len)
+            chunk = len;
+        out[k++] = (struct iovec){.iov_base = (uint8_t *)iov[i].iov_base + off, .iov_len = chunk};
+        len -= chunk;
+        off = 0;
+    }
+    return len == 0 ? (int)k : -1;
+}
