@@ -101,12 +101,47 @@ static int exit_status(const struct vm_result *res)
     }
 }
 
+/* --disk PATH[,ro][,serial=ID], --net tap=NAME[,mac=MAC]|none,
+ * --console serial|virtio, --rng; 1 printed error -> -1. */
+static int device_option(struct vm_config *cfg, int c, char *arg)
+{
+    v12n_error err = {0};
+    switch (c) {
+    case 'd':
+        if (cfg->n_disks == VM_MAX_DISKS)
+            return cli_usage_error("vm run", "at most %d --disk", VM_MAX_DISKS), -1;
+        if (virtio_blk_parse(arg, &cfg->disks[cfg->n_disks], &err) < 0)
+            return cli_error(&err), -1;
+        cfg->n_disks++;
+        return 0;
+    case 'N':
+        if (strcmp(arg, "none") == 0)
+            return 0;
+        if (cfg->n_nets == VM_MAX_NETS)
+            return cli_usage_error("vm run", "at most %d --net", VM_MAX_NETS), -1;
+        if (virtio_net_parse(arg, &cfg->nets[cfg->n_nets], &err) < 0)
+            return cli_error(&err), -1;
+        cfg->nets[cfg->n_nets++].tap_fd = -1;
+        return 0;
+    case 'C':
+        if (strcmp(arg, "serial") != 0 && strcmp(arg, "virtio") != 0)
+            return cli_usage_error("vm run", "--console is serial or virtio, not \"%s\"", arg), -1;
+        cfg->virtio_console = strcmp(arg, "virtio") == 0;
+        return 0;
+    default:
+        cfg->rng = true;
+        return 0;
+    }
+}
+
 static int vm_run_command(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"kernel", required_argument, NULL, 'k'},  {"initrd", required_argument, NULL, 'i'},
         {"cmdline", required_argument, NULL, 'c'}, {"cpus", required_argument, NULL, 'n'},
-        {"memory", required_argument, NULL, 'm'},  {0}};
+        {"memory", required_argument, NULL, 'm'},  {"disk", required_argument, NULL, 'd'},
+        {"net", required_argument, NULL, 'N'},     {"console", required_argument, NULL, 'C'},
+        {"rng", no_argument, NULL, 'r'},           {0}};
     struct vm_config cfg = {.cmdline = "console=ttyS0",
                             .cpus = 1,
                             .mem_size = 256ull << 20,
@@ -139,6 +174,13 @@ static int vm_run_command(int argc, char **argv)
                 return cli_usage_error("vm run", "--memory wants a size like 512M, not \"%s\"",
                                        optarg);
             break;
+        case 'd':
+        case 'N':
+        case 'C':
+        case 'r':
+            if (device_option(&cfg, c, optarg) < 0)
+                return 1;
+            break;
         default:
             return cli_usage_error("vm run", "unknown option \"%s\"", argv[optind - 1]);
         }
@@ -166,7 +208,10 @@ int cli_vm_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "run") == 0)
         return vm_run_command(argc - 1, argv + 1);
-    fprintf(stderr, "usage: v12n vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
-                    "[--cpus N] [--memory SIZE]\n");
+    fprintf(stderr,
+            "usage: v12n vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
+            "[--cpus N] [--memory SIZE]\n"
+            "              [--disk PATH[,ro][,serial=ID]]... [--net tap=NAME[,mac=MAC]|none]\n"
+            "              [--console serial|virtio] [--rng]\n");
     return 1;
 }

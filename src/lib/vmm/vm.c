@@ -182,7 +182,7 @@ static int load_boot(struct vm *vm, const struct vm_config *cfg, v12n_error *err
         return -1;
     if (boot_kernel_load(&vm->mem, kernel, klen, &vm->image, err) < 0)
         return v12n_error_wrap(err, "%s", cfg->kernel);
-    struct boot_params_in in = {.cmdline = cfg->cmdline};
+    struct boot_params_in in = {.cmdline = vm->cmdline};
     if (cfg->initrd != NULL) {
         auto_free uint8_t *initrd = NULL;
         size_t ilen;
@@ -212,7 +212,7 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, v12n_error 
     if (serial8250_init(vm, &vm->serial, cfg->console_out, err) < 0 || i8042_init(vm, err) < 0 ||
         rtc_init(vm, err) < 0 || sysctl_ports_init(vm, err) < 0)
         return -1;
-    return 0;
+    return vm_virtio_init(vm, cfg, err);
 }
 
 /* The console: bytes go to the serial port; Ctrl-a x stops the VM and
@@ -258,6 +258,7 @@ static void vm_teardown(struct vm *vm)
         vcpu_kick(&vm->vcpus[i]);
     for (unsigned i = 0; i < vm->n_vcpus; i++)
         vcpu_destroy(&vm->vcpus[i]);
+    vm_virtio_destroy(vm);
     vmm_loop_destroy(&vm->loop);
     free(vm->cpuid);
     guest_mem_destroy(&vm->mem);
@@ -274,9 +275,8 @@ static int vm_build(struct vm *vm, const struct vm_config *cfg, v12n_error *err)
         return v12n_fail(err, EINVAL, "cpus: %u, 1 to %d supported", cfg->cpus, VM_MAX_CPUS);
     if (check_memory(cfg->mem_size, err) < 0 || open_kvm(vm, err) < 0 ||
         guest_mem_init(&vm->mem, cfg->mem_size, MMIO_HOLE_START, err) < 0 ||
-        load_boot(vm, cfg, err) < 0 || setup_kvm_vm(vm, err) < 0 ||
-        vmm_loop_init(&vm->loop, err) < 0 || setup_devices(vm, cfg, err) < 0 ||
-        cpuid_init(vm, err) < 0)
+        setup_kvm_vm(vm, err) < 0 || vmm_loop_init(&vm->loop, err) < 0 ||
+        setup_devices(vm, cfg, err) < 0 || load_boot(vm, cfg, err) < 0 || cpuid_init(vm, err) < 0)
         return -1;
     for (unsigned i = 0; i < cfg->cpus; i++) {
         if (vcpu_create(vm, i, err) < 0)
@@ -295,7 +295,7 @@ int vm_run(const struct vm_config *cfg, struct vm_result *res, v12n_error *err)
     pthread_mutex_init(&vm->stop_lock, NULL);
     struct console_in ci = {.vm = vm, .fd = cfg->console_in};
     int r = vm_build(vm, cfg, err);
-    if (r == 0 && cfg->console_in >= 0) {
+    if (r == 0 && cfg->console_in >= 0 && !cfg->virtio_console) {
         r = vmm_loop_watch(&vm->loop, cfg->console_in, console_readable, &ci, err);
         if (r < 0 && err->errnum == EPERM) /* a file or /dev/null: no input, not an error */
             r = 0;

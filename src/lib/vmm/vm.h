@@ -4,9 +4,15 @@
 #ifndef V12N_VMM_VM_H
 #define V12N_VMM_VM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/error.h"
+#include "vmm/virtio/devices.h"
+
+#define VM_MAX_CPUS  64
+#define VM_MAX_DISKS 4
+#define VM_MAX_NETS  2
 
 struct vm_config {
     const char *kernel; /* bzImage or ELF vmlinux (PVH note honoured) */
@@ -16,9 +22,14 @@ struct vm_config {
     uint64_t mem_size; /* bytes */
     int console_in;    /* serial input (-1: none); Ctrl-a x on it quits */
     int console_out;   /* serial output */
+    /* virtio-mmio devices, in this order from 0xd0000000, 4 KiB apart. */
+    struct virtio_blk_opts disks[VM_MAX_DISKS];
+    unsigned n_disks;
+    struct virtio_net_opts nets[VM_MAX_NETS];
+    unsigned n_nets;
+    bool virtio_console; /* console_in/out on a virtio console instead of the serial port */
+    bool rng;
 };
-
-#define VM_MAX_CPUS 64
 
 /* How a run ended; the CLI maps these to exit codes (docs/vmm.md). */
 enum vm_stop {

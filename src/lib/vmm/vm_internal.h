@@ -9,11 +9,15 @@
 
 #include "vmm/bus.h"
 #include "vmm/devices/serial8250.h"
+#include "vmm/virtio/mmio.h"
 #include "vmm/loop.h"
 #include "vmm/vm.h"
 #include "vmm/x86/boot.h"
 
 struct vm;
+
+#define VM_MAX_VIRTIO  8
+#define VM_VIRTIO_BASE 0xd0000000ull
 
 struct vcpu {
     struct vm *vm;
@@ -40,6 +44,9 @@ struct vm {
     atomic_bool stopping;
     struct vm_result result;
     struct serial8250 serial;
+    struct virtio_mmio virtio[VM_MAX_VIRTIO];
+    unsigned n_virtio;
+    char *cmdline; /* the user's, plus a virtio_mmio.device= per device */
     uint8_t rtc_state[8];
 };
 
@@ -63,5 +70,9 @@ int cpuid_set_vcpu(struct vm *vm, int vcpu_fd, unsigned index, v12n_error *err);
 int i8042_init(struct vm *vm, v12n_error *err);
 int rtc_init(struct vm *vm, v12n_error *err);
 int sysctl_ports_init(struct vm *vm, v12n_error *err); /* debug exit, 0xcf9 reset */
+
+/* The configured virtio devices on the MMIO bus; extends vm->cmdline. */
+int vm_virtio_init(struct vm *vm, const struct vm_config *cfg, v12n_error *err);
+void vm_virtio_destroy(struct vm *vm);
 
 #endif
