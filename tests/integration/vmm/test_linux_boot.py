@@ -19,9 +19,11 @@ import pytest
 INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
+mount -t devtmpfs dev /dev
 echo "v12n-linux: up, cpus=$(grep -c ^processor /proc/cpuinfo)"
 cat /hello.txt
 printf '\\0' | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+sleep 10
 """
 
 
