@@ -3,6 +3,7 @@
  * boot state; the others wait in the in-kernel APIC for INIT/SIPI. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -191,6 +192,11 @@ static void *vcpu_thread(void *arg)
     sigemptyset(&set);
     sigaddset(&set, KICK_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    v12n_error serr;
+    if (vcpu_seccomp_install(c->index, &serr) < 0) {
+        vm_request_stop(c->vm, VM_STOP_ERROR, 0, &serr);
+        return NULL;
+    }
     while (!atomic_load(&c->vm->stopping)) {
         if (ioctl(c->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
@@ -228,6 +234,9 @@ int vcpu_start(struct vcpu *c, v12n_error *err)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r != 0)
         return v12n_fail(err, r, "vcpu %u: start its thread", c->index);
+    char name[16];
+    snprintf(name, sizeof(name), "vcpu%u", c->index);
+    pthread_setname_np(c->thread, name); /* for ps and /proc: cosmetic, unchecked */
     c->started = true;
     return 0;
 }

@@ -60,6 +60,8 @@ int vcpu_setup_boot(struct vcpu *c, v12n_error *err);
 int vcpu_start(struct vcpu *c, v12n_error *err);
 void vcpu_kick(struct vcpu *c);
 void vcpu_destroy(struct vcpu *c);
+/* Confine the calling vCPU thread (vcpu_seccomp.c). */
+int vcpu_seccomp_install(unsigned index, v12n_error *err);
 
 /* CPUID: the host-supported table, adjusted (KVM signature, no features a
  * PVM host cannot run); per vCPU the APIC id is patched in. */

@@ -115,3 +115,32 @@ def test_initrd_and_cmdline_reach_the_guest_memory(vm_run, guests, tmp_path):
     initrd.write_bytes(os.urandom(1 << 20))
     r = vm_run("--kernel", os.path.join(guests, "bzimage64"), "--initrd", str(initrd), "--cmdline", "hello")
     assert r.returncode == 0, r.stderr
+
+
+def test_vcpu_threads_run_under_seccomp(v12n, guests):
+    import subprocess
+    import time
+
+    p = subprocess.Popen([v12n, "vm", "run", "--kernel", os.path.join(guests, "pvh.elf"), "--cpus", "2",
+                          "--cmdline", "spin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        p.stdout.read(1)  # the guest runs
+        modes = []
+        for _ in range(100):  # the second vCPU's thread may still be starting
+            modes = {}
+            for tid in os.listdir("/proc/%d/task" % p.pid):
+                with open("/proc/%d/task/%s/status" % (p.pid, tid)) as f:
+                    st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+                modes[st["Name"]] = st["Seccomp"]
+            if modes.get("vcpu0") == "2" and modes.get("vcpu1") == "2":
+                break
+            time.sleep(0.05)
+        assert modes.get("vcpu0") == "2" and modes.get("vcpu1") == "2", modes
+        p.stdin.write(b"\x01x")
+        p.stdin.flush()
+        assert p.wait(timeout=30) == 66
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
