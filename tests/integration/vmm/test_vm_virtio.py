@@ -97,3 +97,12 @@ def test_missing_disk(vm_run, guests, tmp_path):
 def test_bad_console_option(vm_run, guests):
     r = vm_run("--kernel", os.path.join(guests, "pvh.elf"), "--console", "vga")
     assert r.returncode == 1 and r.stderr.startswith("v12n: ")
+
+
+def test_virtio_console_leaves_the_serial_port_working(vm_run, guests):
+    # The guest only knows the serial port: with the terminal on a virtio
+    # console instead, serial output still reaches stdout and the VM ends.
+    r = vm_run("--kernel", os.path.join(guests, "pvh.elf"), "--console", "virtio", "--cmdline", "hello",
+               input="")
+    assert r.returncode == 0, r.stderr
+    assert "hello from the guest" in r.stdout
