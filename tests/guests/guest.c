@@ -8,6 +8,8 @@
  *                with INIT/SIPI, print both counts, power off
  *   echo         echo one line of serial input, power off
  *   spin         print, then spin forever (for Ctrl-a x)
+ *   acpi         find the RSDP, count the MADT's processors, power off
+ *                through the FADT's sleep-control register (S5)
  * Built twice: 32-bit for the PVH entry, 64-bit for the 64-bit protocol. */
 #include <stddef.h>
 #include <stdint.h>
@@ -166,6 +168,49 @@ static void run_smp(void)
     leave(0);
 }
 
+static int sig_is(const uint8_t *p, const char *sig)
+{
+    return p[0] == sig[0] && p[1] == sig[1] && p[2] == sig[2] && p[3] == sig[3];
+}
+
+/* An XSDT table by signature, via the RSDP found in 0xe0000-0xfffff. */
+static const uint8_t *acpi_table(const char *sig)
+{
+    for (uintptr_t a = 0xe0000; a < 0x100000; a += 16) {
+        const uint8_t *r = (const uint8_t *)a;
+        if (!(sig_is(r, "RSD ") && sig_is(r + 4, "PTR ")))
+            continue;
+        const uint8_t *xsdt = (const uint8_t *)(uintptr_t)(*(const uint64_t *)(r + 24));
+        uint32_t len = *(const uint32_t *)(xsdt + 4);
+        for (uint32_t off = 36; off + 8 <= len; off += 8) {
+            const uint8_t *t = (const uint8_t *)(uintptr_t)(*(const uint64_t *)(xsdt + off));
+            if (sig_is(t, sig))
+                return t;
+        }
+    }
+    return 0;
+}
+
+static void acpi_poweroff(void)
+{
+    const uint8_t *madt = acpi_table("APIC"), *fadt = acpi_table("FACP");
+    if (madt == 0 || fadt == 0) {
+        puts_serial("acpi: tables not found\n");
+        leave(2);
+    }
+    unsigned cpus = 0;
+    uint32_t len = *(const uint32_t *)(madt + 4);
+    for (uint32_t off = 44; off + 2 <= len && madt[off + 1] >= 2; off += madt[off + 1])
+        cpus += madt[off] == 0;
+    puts_serial("acpi: madt cpus=");
+    put_uint(cpus);
+    puts_serial("\n");
+    uint16_t port = (uint16_t)(*(const uint64_t *)(fadt + 244 + 4));
+    outb(port, (uint8_t)(5 << 2 | 0x20)); /* SLP_TYP 5 (_S5), SLP_EN */
+    puts_serial("acpi: still running\n");
+    leave(3);
+}
+
 static void echo_line(void)
 {
     puts_serial("echo: ready\n");
@@ -210,6 +255,8 @@ void guest_main(uintptr_t info, int proto)
         triple_fault();
     if (has_word(cmdline, "smp"))
         run_smp();
+    if (has_word(cmdline, "acpi"))
+        acpi_poweroff();
     if (has_word(cmdline, "echo"))
         echo_line();
     if (has_word(cmdline, "spin"))

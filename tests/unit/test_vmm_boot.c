@@ -224,6 +224,57 @@ static void mptable_refuses_bad_counts(void **state)
     assert_int_equal(boot_mptable_build(&f->mem, 254, &err), 0); /* within the reserved area */
 }
 
+/* ACPI */
+
+static const uint8_t *acpi_find(const uint8_t *ram, const char *sig)
+{
+    const uint8_t *rsdp = ram + BOOT_ACPI_RSDP_ADDR;
+    const uint8_t *xsdt = ram + get64(rsdp + 24);
+    for (uint32_t off = 36; off + 8 <= get32(xsdt + 4); off += 8) {
+        const uint8_t *t = ram + get64(xsdt + off);
+        if (memcmp(t, sig, 4) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+static void acpi_tables_checksum_and_describe_the_vm(void **state)
+{
+    struct fixture *f = *state;
+    struct boot_acpi_virtio dev[2] = {{0xd0000000, 5}, {0xd0001000, 6}};
+    v12n_error err = {0};
+    assert_int_equal(boot_acpi_build(&f->mem, 3, dev, 2, &err), 0);
+    const uint8_t *rsdp = f->ram + BOOT_ACPI_RSDP_ADDR;
+    assert_memory_equal(rsdp, "RSD PTR ", 8);
+    assert_int_equal(boot_checksum(rsdp, 20), 0);
+    assert_int_equal(boot_checksum(rsdp, 36), 0);
+    const uint8_t *xsdt = f->ram + get64(rsdp + 24);
+    assert_int_equal(boot_checksum(xsdt, get32(xsdt + 4)), 0);
+    const uint8_t *fadt = acpi_find(f->ram, "FACP"), *madt = acpi_find(f->ram, "APIC");
+    assert_non_null(fadt);
+    assert_non_null(madt);
+    assert_int_equal(boot_checksum(fadt, get32(fadt + 4)), 0);
+    assert_int_equal(boot_checksum(madt, get32(madt + 4)), 0);
+    assert_true(get32(fadt + 112) & (1u << 20)); /* hardware-reduced */
+    assert_int_equal(get64(fadt + 248), BOOT_ACPI_SLEEP_CTL_PORT);
+    const uint8_t *dsdt = f->ram + get64(fadt + 140);
+    assert_memory_equal(dsdt, "DSDT", 4);
+    assert_int_equal(boot_checksum(dsdt, get32(dsdt + 4)), 0);
+    unsigned lapics = 0, ioapics = 0;
+    for (uint32_t off = 44; off < get32(madt + 4); off += madt[off + 1]) {
+        lapics += madt[off] == 0;
+        ioapics += madt[off] == 1;
+    }
+    assert_int_equal(lapics, 3);
+    assert_int_equal(ioapics, 1);
+    unsigned devices = 0;
+    for (uint32_t off = 0; off + 8 <= get32(dsdt + 4); off++)
+        devices += memcmp(dsdt + off, "LNRO0005", 8) == 0;
+    assert_int_equal(devices, 2);
+    assert_int_equal(boot_acpi_build(&f->mem, 0, dev, 0, &err), -1);
+    assert_int_equal(boot_acpi_build(&f->mem, 1, dev, BOOT_ACPI_MAX_VIRTIO + 1, &err), -1);
+}
+
 /* ELF */
 
 struct mini_elf {
@@ -420,6 +471,7 @@ int main(void)
         cmocka_unit_test(gdt_descriptors),
         cmocka_unit_test_setup_teardown(mptable_checksums_and_cpus, setup, teardown),
         cmocka_unit_test_setup_teardown(mptable_refuses_bad_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(acpi_tables_checksum_and_describe_the_vm, setup, teardown),
         cmocka_unit_test_setup_teardown(elf_loads_segments_and_finds_pvh, setup, teardown),
         cmocka_unit_test_setup_teardown(elf_refuses_hostile_files, setup, teardown),
         cmocka_unit_test_setup_teardown(bzimage_loads_at_1m_and_enters_at_0x200, setup, teardown),

@@ -191,9 +191,15 @@ static int load_boot(struct vm *vm, const struct vm_config *cfg, v12n_error *err
             return -1;
         in.initrd_size = ilen;
     }
+    struct boot_acpi_virtio acpi_dev[VM_MAX_VIRTIO];
+    for (unsigned i = 0; i < vm->n_virtio; i++)
+        acpi_dev[i] = (struct boot_acpi_virtio){.base = (uint32_t)vm->virtio[i].base,
+                                                .gsi = vm->virtio[i].gsi};
     if (boot_gdt_build(&vm->mem, err) < 0 || boot_paging_build(&vm->mem, err) < 0 ||
-        boot_mptable_build(&vm->mem, cfg->cpus, err) < 0)
+        boot_mptable_build(&vm->mem, cfg->cpus, err) < 0 ||
+        boot_acpi_build(&vm->mem, cfg->cpus, acpi_dev, vm->n_virtio, err) < 0)
         return -1;
+    in.rsdp_addr = BOOT_ACPI_RSDP_ADDR;
     if (vm->image.mode == BOOT_MODE_PVH32)
         return boot_pvh_build(&vm->mem, &in, err);
     return boot_zeropage_build(&vm->mem, &vm->image, &in, err);

@@ -144,3 +144,10 @@ def test_vcpu_threads_run_under_seccomp(v12n, guests):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+@pytest.mark.parametrize("image", ["pvh.elf", "bzimage64"])
+def test_acpi_madt_and_poweroff_through_the_fadt(vm_run, guests, image):
+    r = vm_run("--kernel", os.path.join(guests, image), "--cpus", "3", "--cmdline", "acpi")
+    assert "acpi: madt cpus=3\n" in r.stdout, r.stdout
+    assert r.returncode == 0, r.stdout + r.stderr  # S5 through the sleep-control port

@@ -121,12 +121,23 @@ static void zero_read(void *opaque, uint64_t offset, uint8_t *data, unsigned len
     memset(data, 0, len);
 }
 
+/* ACPI sleep control (hardware-reduced): SLP_EN with SLP_TYP S5 is poweroff. */
+static void sleep_ctl_write(void *opaque, uint64_t offset, const uint8_t *data, unsigned len)
+{
+    if (offset == 0 && (data[0] & 0x20) && ((data[0] >> 2) & 7) == BOOT_ACPI_SLP_TYP_S5)
+        vm_request_stop(opaque, VM_STOP_POWEROFF, 0, NULL);
+}
+
+static const struct vmm_bus_ops sleep_ctl_ops = {.read = zero_read, .write = sleep_ctl_write};
 static const struct vmm_bus_ops debug_exit_ops = {.read = zero_read, .write = debug_exit_write};
 static const struct vmm_bus_ops reset_ctrl_ops = {.read = zero_read, .write = reset_ctrl_write};
 
 int sysctl_ports_init(struct vm *vm, v12n_error *err)
 {
     if (vmm_bus_add(&vm->pio, VM_DEBUG_EXIT_PORT, 4, &debug_exit_ops, vm, "debug-exit", err) < 0)
+        return -1;
+    if (vmm_bus_add(&vm->pio, BOOT_ACPI_SLEEP_CTL_PORT, 2, &sleep_ctl_ops, vm, "acpi-sleep", err) <
+        0)
         return -1;
     return vmm_bus_add(&vm->pio, RST_CTRL, 1, &reset_ctrl_ops, vm, "reset-control", err);
 }

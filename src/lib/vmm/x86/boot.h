@@ -60,6 +60,7 @@ int boot_initrd_load(struct guest_mem *m, const uint8_t *data, size_t len, uint6
 struct boot_params_in {
     const char *cmdline;
     uint64_t initrd_addr, initrd_size;
+    uint64_t rsdp_addr; /* 0: no ACPI */
 };
 
 /* e820 map of the guest RAM: usable [0, EBDA), reserved [EBDA, 1 MiB),
@@ -93,6 +94,22 @@ uint64_t boot_gdt_entry(unsigned index);
 int boot_mptable_build(struct guest_mem *m, unsigned cpus, v12n_error *err);
 #define BOOT_IOAPIC_ADDR 0xfec00000u
 #define BOOT_LAPIC_ADDR  0xfee00000u
+
+/* ACPI (x86/acpi.c): RSDP, XSDT, FADT (hardware-reduced), MADT with
+ * `cpus` local APICs and the IOAPIC, DSDT with \_S5 and the virtio-mmio
+ * devices, all in [0xe0000, 0xe2000) (e820-reserved). */
+#define BOOT_ACPI_RSDP_ADDR      0xe0000ull
+#define BOOT_ACPI_SLEEP_CTL_PORT 0x600
+#define BOOT_ACPI_SLEEP_STS_PORT 0x601
+#define BOOT_ACPI_RESET_PORT     0xcf9
+#define BOOT_ACPI_RESET_VALUE    0x06
+#define BOOT_ACPI_SLP_TYP_S5     5
+#define BOOT_ACPI_MAX_VIRTIO     8
+struct boot_acpi_virtio {
+    uint32_t base, gsi;
+};
+int boot_acpi_build(struct guest_mem *m, unsigned cpus, const struct boot_acpi_virtio *dev,
+                    unsigned n_dev, v12n_error *err);
 
 /* Sum of bytes: tables are valid when their checksum makes it 0 mod 256. */
 uint8_t boot_checksum(const uint8_t *p, size_t len);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 /* boot_params */
+#define ZP_ACPI_RSDP_ADDR    0x070
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
 #define ZP_EXT_RAMDISK_SIZE  0x0c4
 #define ZP_EXT_CMD_LINE_PTR  0x0c8
@@ -97,6 +98,7 @@ int boot_zeropage_build(struct guest_mem *m, const struct boot_image *img,
     put32(zp + ZP_RAMDISK_SIZE, (uint32_t)in->initrd_size);
     put32(zp + ZP_EXT_RAMDISK_IMAGE, (uint32_t)(in->initrd_addr >> 32));
     put32(zp + ZP_EXT_RAMDISK_SIZE, (uint32_t)(in->initrd_size >> 32));
+    put64(zp + ZP_ACPI_RSDP_ADDR, in->rsdp_addr);
     struct boot_e820 map[ZP_E820_MAX];
     unsigned n = boot_e820_build(m, map, ZP_E820_MAX);
     zp[ZP_E820_ENTRIES] = (uint8_t)n;
@@ -136,6 +138,7 @@ int boot_pvh_build(struct guest_mem *m, const struct boot_params_in *in, v12n_er
         put64(si + 72, in->initrd_size);
     }
     put64(si + 24, BOOT_CMDLINE_ADDR);
+    put64(si + 32, in->rsdp_addr);
     put64(si + 40, BOOT_PVH_MEMMAP);
     put32(si + 48, n);
     return 0;
