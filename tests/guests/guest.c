@@ -8,6 +8,7 @@
  *                with INIT/SIPI, print both counts, power off
  *   echo         echo one line of serial input, power off
  *   spin         print, then spin forever (for Ctrl-a x)
+ *   rtc          print the CMOS RTC's year (century and year registers, BCD)
  *   acpi         find the RSDP, count the MADT's processors, power off
  *                through the FADT's sleep-control register (S5)
  * Built twice: 32-bit for the PVH entry, 64-bit for the 64-bit protocol. */
@@ -211,6 +212,21 @@ static void acpi_poweroff(void)
     leave(3);
 }
 
+static unsigned cmos_bcd(uint8_t reg)
+{
+    outb(0x70, reg);
+    uint8_t v = inb(0x71);
+    return (unsigned)(v >> 4) * 10 + (v & 0xf);
+}
+
+static void print_rtc_year(void)
+{
+    puts_serial("rtc: year=");
+    put_uint(cmos_bcd(0x32) * 100 + cmos_bcd(0x09));
+    puts_serial("\n");
+    leave(0);
+}
+
 static void echo_line(void)
 {
     puts_serial("echo: ready\n");
@@ -255,6 +271,8 @@ void guest_main(uintptr_t info, int proto)
         triple_fault();
     if (has_word(cmdline, "smp"))
         run_smp();
+    if (has_word(cmdline, "rtc"))
+        print_rtc_year();
     if (has_word(cmdline, "acpi"))
         acpi_poweroff();
     if (has_word(cmdline, "echo"))

@@ -141,12 +141,11 @@ static void handle_system_event(struct vcpu *c)
 static void fail_exit(struct vcpu *c, const char *what, unsigned long long detail)
 {
     v12n_error e;
-    v12n_fail(&e, 0, "vcpu %u: %s (0x%llx) at rip 0x%llx", c->index, what, detail,
-              (unsigned long long)0);
     struct kvm_regs regs;
-    if (ioctl(c->fd, KVM_GET_REGS, &regs) == 0)
-        v12n_fail(&e, 0, "vcpu %u: %s (0x%llx) at rip 0x%llx", c->index, what, detail,
-                  (unsigned long long)regs.rip);
+    if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
+        regs.rip = ~0ull; /* unknown; the exit reason still says what failed */
+    v12n_fail(&e, 0, "vcpu %u: %s (0x%llx) at rip 0x%llx", c->index, what, detail,
+              (unsigned long long)regs.rip);
     vm_request_stop(c->vm, VM_STOP_ERROR, 0, &e);
 }
 

@@ -16,6 +16,11 @@
 
 struct vm;
 
+/* CMOS RTC: only the index register is state; time comes from the host. */
+struct rtc {
+    uint8_t index; /* accessed atomically: any vCPU may touch the ports */
+};
+
 #define VM_MAX_VIRTIO  8
 #define VM_VIRTIO_BASE 0xd0000000ull
 
@@ -47,7 +52,7 @@ struct vm {
     struct virtio_mmio virtio[VM_MAX_VIRTIO];
     unsigned n_virtio;
     char *cmdline; /* the user's, plus a virtio_mmio.device= per device */
-    uint8_t rtc_state[8];
+    struct rtc rtc;
 };
 
 /* Record how the VM ends (the first reason wins) and kick every vCPU and

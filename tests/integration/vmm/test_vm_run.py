@@ -151,3 +151,11 @@ def test_acpi_madt_and_poweroff_through_the_fadt(vm_run, guests, image):
     r = vm_run("--kernel", os.path.join(guests, image), "--cpus", "3", "--cmdline", "acpi")
     assert "acpi: madt cpus=3\n" in r.stdout, r.stdout
     assert r.returncode == 0, r.stdout + r.stderr  # S5 through the sleep-control port
+
+
+def test_cmos_rtc_has_the_host_year(vm_run, guests):
+    import time
+
+    r = vm_run("--kernel", os.path.join(guests, "pvh.elf"), "--cmdline", "rtc")
+    assert r.returncode == 0, r.stderr
+    assert "rtc: year=%d\n" % time.gmtime().tm_year in r.stdout

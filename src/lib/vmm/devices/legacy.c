@@ -34,11 +34,7 @@ int i8042_init(struct vm *vm, v12n_error *err)
     return vmm_bus_add(&vm->pio, I8042_DATA, 5, &i8042_ops, vm, "i8042", err);
 }
 
-/* CMOS: the index register is only the guest's, so one static per VM is
- * kept in the opaque; reads of time registers come from the host clock. */
-struct rtc {
-    uint8_t index;
-};
+/* CMOS: reads of the time registers come from the host clock. */
 
 static uint8_t bcd(int v)
 {
@@ -98,8 +94,7 @@ static const struct vmm_bus_ops rtc_ops = {.read = rtc_read, .write = rtc_write}
 
 int rtc_init(struct vm *vm, v12n_error *err)
 {
-    _Static_assert(sizeof(struct rtc) <= sizeof(vm->rtc_state), "rtc state fits");
-    return vmm_bus_add(&vm->pio, RTC_INDEX, 2, &rtc_ops, &vm->rtc_state, "rtc", err);
+    return vmm_bus_add(&vm->pio, RTC_INDEX, 2, &rtc_ops, &vm->rtc, "rtc", err);
 }
 
 /* Debug exit: 0 powers off, any other value ends the VM with that code. */
