@@ -94,6 +94,9 @@ static const struct vmm_bus_ops rtc_ops = {.read = rtc_read, .write = rtc_write}
 
 int rtc_init(struct vm *vm, v12n_error *err)
 {
+    /* glibc loads the time-zone data once, on first use, even for gmtime_r:
+     * do it now, as the vCPU threads' seccomp filter forbids opening files. */
+    tzset();
     return vmm_bus_add(&vm->pio, RTC_INDEX, 2, &rtc_ops, &vm->rtc, "rtc", err);
 }
 
