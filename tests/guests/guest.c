@@ -8,6 +8,7 @@
  *                with INIT/SIPI, print both counts, power off
  *   echo         echo one line of serial input, power off
  *   spin         print, then spin forever (for Ctrl-a x)
+ *   cpuid        print the hypervisor signature, kvmclock and cmpxchg16b bits
  *   rtc          print the CMOS RTC's year (century and year registers, BCD)
  *   acpi         find the RSDP, count the MADT's processors, power off
  *                through the FADT's sleep-control register (S5)
@@ -212,6 +213,29 @@ static void acpi_poweroff(void)
     leave(3);
 }
 
+static void cpuid(uint32_t leaf, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
+}
+
+static void print_cpuid(void)
+{
+    uint32_t r[4], sig[4];
+    cpuid(1, r);
+    puts_serial((r[2] >> 31) & 1 ? "cpuid: hypervisor=1" : "cpuid: hypervisor=0");
+    puts_serial((r[2] >> 13) & 1 ? " cx16=1" : " cx16=0");
+    cpuid(0x40000000, sig);
+    char name[13];
+    for (int i = 0; i < 12; i++)
+        name[i] = (char)(sig[1 + i / 4] >> (8 * (i % 4)));
+    name[12] = '\0';
+    puts_serial(" signature=");
+    puts_serial(name);
+    cpuid(0x40000001, r);
+    puts_serial((r[0] >> 3) & 1 ? " kvmclock=1\n" : " kvmclock=0\n"); /* CLOCKSOURCE2 */
+    leave(0);
+}
+
 static unsigned cmos_bcd(uint8_t reg)
 {
     outb(0x70, reg);
@@ -271,6 +295,8 @@ void guest_main(uintptr_t info, int proto)
         triple_fault();
     if (has_word(cmdline, "smp"))
         run_smp();
+    if (has_word(cmdline, "cpuid"))
+        print_cpuid();
     if (has_word(cmdline, "rtc"))
         print_rtc_year();
     if (has_word(cmdline, "acpi"))

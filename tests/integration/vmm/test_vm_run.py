@@ -159,3 +159,12 @@ def test_cmos_rtc_has_the_host_year(vm_run, guests):
     r = vm_run("--kernel", os.path.join(guests, "pvh.elf"), "--cmdline", "rtc")
     assert r.returncode == 0, r.stderr
     assert "rtc: year=%d\n" % time.gmtime().tm_year in r.stdout
+
+
+def test_cpuid_kvm_signature_kvmclock_and_pvm_hiding(vm_run, guests):
+    r = vm_run("--kernel", os.path.join(guests, "pvh.elf"), "--cmdline", "cpuid")
+    assert r.returncode == 0, r.stderr
+    assert "hypervisor=1" in r.stdout and "signature=KVMKVMKVM" in r.stdout, r.stdout
+    assert "kvmclock=1" in r.stdout
+    if os.path.exists("/sys/module/kvm_pvm"):
+        assert "cx16=0" in r.stdout  # the PVM emulator cannot run cmpxchg16b
