@@ -190,6 +190,7 @@ static int vm_run_command(int argc, char **argv)
     if (optind != argc)
         return cli_usage_error("vm run", "unexpected argument \"%s\"", argv[optind]);
     raw_terminal();
+    signal(SIGPIPE, SIG_IGN); /* a closed console loses output; the guest runs on */
     v12n_error err = {0};
     struct vm_result res = {0};
     int r = vm_run(&cfg, &res, &err);
