@@ -96,6 +96,10 @@ cleanup() {
     in_cgroup2 "$v12n" oci --root "$state/v12n" delete -f "$id_v12n_cg2" >/dev/null 2>&1
     [ -n "$cg_probe" ] && rmdir "$cg_probe" 2>/dev/null
     umount "$state" "$work/ro/v12n" 2>/dev/null
+    # v12n keeps its /v12n parent cgroups (docs/design.md): remove them if left empty.
+    for d in /sys/fs/cgroup/*/v12n /sys/fs/cgroup/v12n; do
+        [ -d "$d" ] && rmdir "$d" 2>/dev/null
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT

@@ -38,6 +38,8 @@ int cli_oci_features(const struct runtime_ctx *ctx, int argc, char **argv);
 
 /* `v12n vm run ...`: the KVM VMM. */
 int cli_vm_main(int argc, char **argv);
+/* `v12n info`: what kinds of virtualization this host offers. */
+int cli_info(int argc, char **argv);
 
 /* Print a JSON value on stdout (indented when pretty). */
 int cli_print_json(json_t *j, bool pretty);

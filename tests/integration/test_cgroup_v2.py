@@ -108,3 +108,48 @@ def test_v2_kill_all(v2):
     helpers.wait_for(lambda: len(helpers.read_file(procs).split()) == 3, what="3 processes")
     v2.rt.ok("kill", "--all", b.id, "KILL")
     v2.rt.wait_status(b.id, "stopped")
+
+
+def _traced(v2, trace):
+    """The runtime under strace; LeakSanitizer (ASan build) cannot run under ptrace."""
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    return V2Runtime(["strace", "-f", "-qq", "-o", trace, "-e", "trace=clone3,openat",
+                      "-e", "signal=none"] + v2.rt.argv, v2.rt.root, v2.rt.flavor, env=env)
+
+
+def test_v2_init_is_born_in_its_cgroup(v2):
+    """On pure v2 the init is cloned into its cgroup (clone3 with
+    CLONE_INTO_CGROUP), so nothing writes cgroup.procs: no migration."""
+    if v2.rt.is_runc:
+        pytest.skip("v12n's clone into the cgroup")
+    if not shutil.which("strace"):
+        pytest.skip("strace is missing (make deps)")
+    trace = v2.path("strace.out")
+    traced = _traced(v2, trace)
+    b = v2.make_bundle(args=["true"])
+    r = traced.run(b, timeout=30)
+    assert r.rc == 0, r
+    lines = helpers.read_file(trace).splitlines()
+    assert [l for l in lines if "clone3(" in l and "CLONE_INTO_CGROUP" in l and "= -1" not in l], lines
+    writes = [l for l in lines if "cgroup.procs" in l and ("O_WRONLY" in l or "O_RDWR" in l)]
+    assert writes == [], writes
+
+
+def test_v2_exec_is_born_in_the_cgroup(v2):
+    """exec too: the process starts in the container's cgroup, unmoved."""
+    if v2.rt.is_runc:
+        pytest.skip("v12n's clone into the cgroup")
+    if not shutil.which("strace"):
+        pytest.skip("strace is missing (make deps)")
+    b, r = v2.started(args=["sleep", "1000"])
+    trace = v2.path("strace-exec.out")
+    traced = _traced(v2, trace)
+    r = traced.cmd("exec", b.id, "cat", "/proc/self/cgroup", timeout=30)
+    assert r.rc == 0, r
+    assert "0::/" in r.out.splitlines(), r.out  # the root of the container's cgroup namespace
+    lines = helpers.read_file(trace).splitlines()
+    assert [l for l in lines if "clone3(" in l and "CLONE_INTO_CGROUP" in l and "= -1" not in l], lines
+    writes = [l for l in lines if "cgroup.procs" in l and ("O_WRONLY" in l or "O_RDWR" in l)]
+    assert writes == [], writes
+    v2.rt.ok("delete", "--force", b.id)

@@ -82,6 +82,60 @@ def test_container_running_proc_self_exe_cannot_touch_host_binary(ct):
     assert _sha256(_runtime_binary(ct)) == before
 
 
+@pytest.fixture
+def ro_install(ct):
+    """v12n's binary reached through a read-only bind mount, as in the
+    documented read-only install (docs/design.md): the runtime then skips its
+    re-exec, and the container still cannot write the binary."""
+    if ct.rt.is_runc:
+        pytest.skip("v12n's read-only install")
+    dst = os.path.join(ct.host_dir("ro-install"), os.path.basename(ct.rt.argv[0]))
+    open(dst, "w").close()
+    assert helpers.run(["mount", "--bind", _runtime_binary(ct), dst]).rc == 0
+    try:
+        assert helpers.run(["mount", "-o", "remount,bind,ro", dst]).rc == 0
+        installed = ct.rt.argv[0]
+        ct.rt.argv[0] = dst
+        yield dst
+        ct.rt.argv[0] = installed
+    finally:
+        # lazily: a container the test left may still run the binary
+        helpers.run(["umount", "-l", dst])
+
+
+def test_writable_binary_is_reexecuted(ct):
+    """The guard itself: from a writable mount the init does not run the
+    host binary but a read-only copy of it."""
+    b, _ = ct.created(args=["true"])
+    pid = ct.rt.state(b.id)["pid"]
+    assert os.readlink("/proc/%d/exe" % pid) != _runtime_binary(ct)
+
+
+def test_read_only_install_runs_in_place_and_stays_unwritable(ct, ro_install):
+    before = _sha256(ro_install)
+    b, _ = ct.created(args=["sleep", "1000"])
+    pid = ct.rt.state(b.id)["pid"]
+    # No re-exec: the init is the installed binary, through the read-only mount.
+    assert os.readlink("/proc/%d/exe" % pid) == ro_install
+    with pytest.raises(OSError) as e:
+        os.close(os.open("/proc/%d/exe" % pid, os.O_WRONLY))
+    assert e.value.errno in (errno.ETXTBSY, errno.EROFS)  # busy while the init runs it
+    handle = os.open("/proc/%d/exe" % pid, os.O_PATH)
+    try:
+        ct.rt.start(b.id)
+        helpers.wait_for(lambda: _cmdline(pid)[:1] == [b"sleep"], what="init to exec sleep")
+        # Nothing executes it any more: only the read-only mount protects it.
+        with pytest.raises(OSError) as e:
+            os.close(os.open("/proc/self/fd/%d" % handle, os.O_WRONLY))
+        assert e.value.errno == errno.EROFS
+        ct.rt.cmd("exec", b.id, "sh", "-c",
+                  "for p in /proc/[0-9]*; do echo x >> $p/exe; done 2>/dev/null; true")
+    finally:
+        os.close(handle)
+    ct.rt.ok("delete", "--force", b.id)
+    assert _sha256(ro_install) == before
+
+
 # --------------------------------------- CVE-2021-30465: symlinked destinations
 
 

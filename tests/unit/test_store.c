@@ -767,6 +767,58 @@ static void corrupted_index_is_an_error(void **state)
     assert_true(store_blob_has(fx->s, d)); /* nothing collected on a bad index */
 }
 
+static void pinned_images_stay(void **state)
+{
+    struct fixture *fx = *state;
+    struct img_fixture f;
+    put_image_parts(fx, &f);
+    v12n_error err = {0};
+    store_lease_release(fx->s);
+    struct store_layer la[2] = {layer_ref(&f.l[0]), layer_ref(&f.l[1])};
+    char *na[] = {"a:1", NULL};
+    struct store_image a = {
+        .id = f.config[0], .names = na, .manifest = f.manifest[0], .layers = la, .n_layers = 2};
+    assert_int_equal(store_image_add(fx->s, &a, &err), 0);
+    assert_int_equal(store_image_pin(fx->s, "a:1", "container web", &err), 0);
+    assert_int_equal(store_image_pin(fx->s, "a:1", "container web", &err), 0);
+    assert_int_equal(store_image_pin(fx->s, "nope:1", "container web", &err), -1);
+    assert_int_equal(err.errnum, ENOENT);
+    assert_int_equal(store_image_pin(fx->s, "a:1", "", &err), -1);
+
+    /* refused by name and by id, naming the owner */
+    assert_int_equal(store_image_delete(fx->s, "a:1", &err), -1);
+    assert_int_equal(err.errnum, EBUSY);
+    assert_non_null(strstr(err.msg, "in use by container web"));
+    assert_int_equal(store_image_delete(fx->s, f.config[0], &err), -1);
+
+    /* re-adding keeps the pin, untagging leaves it dangling, gc keeps it */
+    assert_int_equal(store_image_add(fx->s, &a, &err), 0);
+    assert_int_equal(store_image_untag(fx->s, "a:1", &err), 0);
+    struct store_image got;
+    assert_int_equal(store_image_resolve(fx->s, f.config[0], &got, &err), 0);
+    assert_null(got.names[0]);
+    assert_non_null(got.pins);
+    assert_string_equal(got.pins[0], "container web");
+    assert_null(got.pins[1]);
+    store_image_clear(&got);
+    struct store_gc_result res;
+    assert_int_equal(store_gc(fx->s, &res, &err), 0);
+    assert_true(store_blob_has(fx->s, f.config[0]));
+    assert_true(store_layer_has(fx->s, f.l[0].diff_id));
+
+    /* two owners: the image goes after the last unpin */
+    assert_int_equal(store_image_pin(fx->s, f.config[0], "container db", &err), 0);
+    assert_int_equal(store_image_unpin(fx->s, f.config[0], "container web", &err), 0);
+    assert_int_equal(store_image_unpin(fx->s, f.config[0], "container web", &err), 0);
+    assert_int_equal(store_image_delete(fx->s, f.config[0], &err), -1);
+    assert_non_null(strstr(err.msg, "container db"));
+    assert_int_equal(store_image_unpin(fx->s, f.config[0], "container db", &err), 0);
+    assert_int_equal(store_image_delete(fx->s, f.config[0], &err), 0);
+    assert_int_equal(store_gc(fx->s, &res, &err), 0);
+    assert_false(store_blob_has(fx->s, f.config[0]));
+    free_image_parts(&f);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
@@ -785,6 +837,7 @@ int main(void)
         T(gc_waits_for_pulls),
         T(concurrent_index_updates_are_all_kept),
         T(corrupted_index_is_an_error),
+        T(pinned_images_stay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

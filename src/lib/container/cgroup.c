@@ -713,6 +713,16 @@ int cgroup_create(const struct cgroup_create_args *args, struct cgroup **out, v1
     return 0;
 }
 
+int cgroup_open_v2_dir(const struct cgroup *cg, v12n_error *err)
+{
+    if (cg->mode != CGROUP_MODE_V2 || cg->n_dirs != 1)
+        return v12n_fail(err, ENOTSUP, "cgroup %s: not a pure cgroup v2 host", cg->path);
+    int fd = open(cg->dirs[0].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return v12n_fail_errno(err, "cgroup %s: open", cg->dirs[0].path);
+    return fd;
+}
+
 int cgroup_enter(const struct cgroup *cg, pid_t pid, v12n_error *err)
 {
     for (size_t i = 0; i < cg->n_dirs; i++) {
@@ -878,6 +888,10 @@ static void remove_created_parents(const struct cgroup_dir *d)
     }
 }
 
+/* A failed create (only_created) leaves nothing.  Otherwise only the leaves
+ * go: parents (/v12n, or those of a cgroupsPath) stay, as runc and systemd
+ * slices leave them, so the next container does not make them again (10
+ * mkdir, 10 rmdir and a cpuset copy per container on a hybrid host). */
 static int remove_dirs(struct cgroup *cg, bool only_created, v12n_error *err)
 {
     long long deadline = cg_now_ms() + DESTROY_TIMEOUT_MS;
@@ -886,13 +900,28 @@ static int remove_dirs(struct cgroup *cg, bool only_created, v12n_error *err)
         const struct cgroup_dir *d = &cg->dirs[i];
         if (only_created && d->created_top == NULL)
             continue;
-        if (remove_leaf(d, deadline, rc == 0 ? err : &(v12n_error){0}) < 0) {
+        if (remove_leaf(d, deadline, rc == 0 ? err : &(v12n_error){0}) < 0)
             rc = -1;
-            continue;
-        }
-        remove_created_parents(d);
+        else if (only_created)
+            remove_created_parents(d);
     }
     return rc;
+}
+
+/* False when the container's processes cannot be read: destroy then
+ * assumes the worst and signals. */
+static bool cgroup_is_empty(const struct cgroup *cg)
+{
+    const struct cgroup_dir *d = procs_dir(cg);
+    if (d == NULL || !v12n_path_exists(d->path))
+        return true;
+    pid_t *pids = NULL;
+    size_t n = 0;
+    v12n_error ignored = {0};
+    if (cg_read_procs(d->path, &pids, &n, &ignored) < 0)
+        return false;
+    free(pids);
+    return n == 0;
 }
 
 static void thaw_quietly(const struct cgroup *cg)
@@ -912,8 +941,12 @@ static int remove_created(struct cgroup *cg, v12n_error *err)
 int cgroup_destroy(struct cgroup *cg, v12n_error *err)
 {
     v12n_error ignored = {0};
-    /* The cgroup may be half made (delete --force after a failed create). */
-    if (procs_dir(cg) != NULL && v12n_path_exists(procs_dir(cg)->path)) {
+    /* The cgroup may be half made (delete --force after a failed create).
+     * Usually it is empty (after run, or delete of a stopped container):
+     * then there is nothing to freeze, kill or thaw.  A process that only
+     * reached other hierarchies keeps its directory busy, and remove_leaf
+     * kills it there. */
+    if (!cgroup_is_empty(cg)) {
         cgroup_signal_all(cg, SIGKILL, &ignored);
         /* SIGKILL only lands on v1-frozen tasks once thawed. */
         thaw_quietly(cg);

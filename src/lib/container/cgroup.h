@@ -49,6 +49,11 @@ struct cgroup_create_args {
 
 int cgroup_create(const struct cgroup_create_args *args, struct cgroup **out, v12n_error *err);
 
+/* On a pure cgroup v2 host, an fd of the container's directory for
+ * clone3(CLONE_INTO_CGROUP): a child born there needs no migration.  -1 with
+ * ENOTSUP elsewhere (v1, hybrid: every v1 hierarchy needs its write). */
+int cgroup_open_v2_dir(const struct cgroup *cg, v12n_error *err);
+
 /* Move another process (exec) into the container's cgroup. */
 int cgroup_enter(const struct cgroup *cg, pid_t pid, v12n_error *err);
 

@@ -38,6 +38,8 @@ struct creation {
     int console_fd;     /* the end passed to the init */
     int own_console_fd; /* run -t without --console-socket: our end */
     pid_t stage1;
+    int cgroup_fd;  /* pure cgroup v2: the cgroup stage 1 clones the init into */
+    bool in_cgroup; /* the init was born in its cgroup: nothing to move */
     bool dir_created;
     char *hook_state; /* the state JSON the create-time hooks read */
 };
@@ -108,7 +110,8 @@ static int fork_stage1(struct creation *c, v12n_error *err)
                           .console_fd = c->console_fd,
                           .no_pivot = c->opts->no_pivot,
                           .no_new_keyring = c->opts->no_new_keyring,
-                          .preserve_fds = c->opts->preserve_fds};
+                          .preserve_fds = c->opts->preserve_fds,
+                          .cgroup_fd = c->cgroup_fd};
     if (ns_open_paths(c->spec, a.ns_fds, err) < 0)
         return -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -140,6 +143,11 @@ static int receive_init_pid(struct creation *c, v12n_error *err)
             sync_send(c->sync_fd, SYNC_USERMAP_DONE, 0, err) < 0)
             return -1;
     }
+    int born_in = 0;
+    if (c->cgroup_fd >= 0 &&
+        sync_expect(c->sync_fd, SYNC_BORN_IN_CGROUP, &born_in, "container setup", err) < 0)
+        return -1;
+    c->in_cgroup = born_in == 1;
     int pid = 0;
     if (sync_expect(c->sync_fd, SYNC_PID, &pid, "container setup", err) < 0)
         return -1;
@@ -152,10 +160,31 @@ static int receive_init_pid(struct creation *c, v12n_error *err)
     return 0;
 }
 
+static int setup_cgroup(struct creation *c, v12n_error *err);
+
+/* On a pure cgroup v2 host the cgroup is made before stage 1, which starts
+ * the init in it (clone3 CLONE_INTO_CGROUP).  Elsewhere it is made while the
+ * init mounts, and the init is moved in. */
+static int cgroup_first(struct creation *c, v12n_error *err)
+{
+    enum cgroup_mode mode;
+    v12n_error ignored = {0};
+    const char *root = c->ctx->cgroup_root != NULL ? c->ctx->cgroup_root : "/sys/fs/cgroup";
+    if (c->ctx->cgroup_manager == CGROUP_MANAGER_DISABLED ||
+        cgroup_detect_mode(root, &mode, &ignored) < 0 || mode != CGROUP_MODE_V2)
+        return 0;
+    if (setup_cgroup(c, err) < 0)
+        return -1;
+    c->cgroup_fd = cgroup_open_v2_dir(c->cg, err);
+    return c->cgroup_fd < 0 ? -1 : 0;
+}
+
 static int setup_cgroup(struct creation *c, v12n_error *err)
 {
     if (c->ctx->cgroup_manager == CGROUP_MANAGER_DISABLED)
         return 0;
+    if (c->cg != NULL) /* made by cgroup_first */
+        return c->in_cgroup ? 0 : cgroup_enter(c->cg, c->st.pid, err);
     struct cgroup_create_args args = {.root = c->ctx->cgroup_root,
                                       .cgroups_path = c->spec->cgroups_path,
                                       .id = c->opts->id,
@@ -246,6 +275,8 @@ static void release_creation(struct creation *c)
         close(c->fifo_fd);
     if (c->console_fd >= 0)
         close(c->console_fd);
+    if (c->cgroup_fd >= 0)
+        close(c->cgroup_fd);
     cgroup_free(c->cg);
     free(c->hook_state);
     state_clear(&c->st);
@@ -254,7 +285,8 @@ static void release_creation(struct creation *c)
 static int create_steps(struct creation *c, v12n_error *err)
 {
     if (check_spec_for_create(c->spec, err) < 0 || open_console(c, err) < 0 ||
-        make_state_dir(c, err) < 0 || fork_stage1(c, err) < 0 || receive_init_pid(c, err) < 0)
+        make_state_dir(c, err) < 0 || cgroup_first(c, err) < 0 || fork_stage1(c, err) < 0 ||
+        receive_init_pid(c, err) < 0)
         return -1;
     /* Moving the init into its cgroup is slow on cgroup v1 (an RCU grace
      * period): the init mounts meanwhile, and waits for CGROUP_READY before
@@ -278,6 +310,7 @@ int container_create_spec(const struct runtime_ctx *ctx, const struct create_opt
                          .sync_fd = -1,
                          .fifo_fd = -1,
                          .console_fd = -1,
+                         .cgroup_fd = -1,
                          .own_console_fd = -1};
     c.st.id = strdup(opts->id);
     c.st.bundle = strdup(bundle);

@@ -33,6 +33,8 @@ struct exec_job {
     int own_console_fd; /* foreground exec -t: our end */
     pid_t stage1;
     pid_t pid;
+    struct cgroup *cg; /* the container's, if it has one */
+    int cgroup_fd;     /* pure cgroup v2: the cgroup stage 1 clones the process into */
 };
 
 _Noreturn static void exec_fail(int sync_fd, v12n_error *err)
@@ -70,13 +72,19 @@ _Noreturn static void exec_stage1(struct exec_job *job, int sync_fd)
     v12n_error err = {0};
     if (ns_join(job->ns_fds, &err) < 0)
         exec_fail(sync_fd, &err);
-    pid_t pid = fork();
+    bool in_cgroup = false;
+    pid_t pid = init_fork_in_cgroup(job->cgroup_fd, &in_cgroup);
     if (pid < 0) {
         v12n_fail_errno(&err, "fork");
         exec_fail(sync_fd, &err);
     }
-    if (pid == 0)
+    if (pid == 0) {
+        if (job->cgroup_fd >= 0)
+            close(job->cgroup_fd);
         exec_process(job, sync_fd);
+    }
+    if (job->cgroup_fd >= 0 && sync_send(sync_fd, SYNC_BORN_IN_CGROUP, in_cgroup, &err) < 0)
+        _exit(1);
     if (sync_send(sync_fd, SYNC_PID, pid, &err) < 0)
         _exit(1);
     _exit(0);
@@ -103,6 +111,11 @@ static int open_exec_console(struct exec_job *job, v12n_error *err)
 
 static int start_exec(struct exec_job *job, const struct container_state *st, v12n_error *err)
 {
+    if (st->cgroup != NULL && cgroup_from_json(st->cgroup, &job->cg, err) < 0)
+        return -1;
+    v12n_error not_v2 = {0};
+    if (job->cg != NULL)
+        job->cgroup_fd = cgroup_open_v2_dir(job->cg, &not_v2);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return v12n_fail_errno(err, "socketpair");
@@ -116,22 +129,19 @@ static int start_exec(struct exec_job *job, const struct container_state *st, v1
     job->sync_fd = sv[0];
     if (job->stage1 < 0)
         return v12n_fail(err, saved, "fork");
-    int pid = 0;
-    int r = sync_expect(job->sync_fd, SYNC_PID, &pid, "exec setup", err);
+    int born_in = 0, pid = 0;
+    int r = job->cgroup_fd >= 0
+                ? sync_expect(job->sync_fd, SYNC_BORN_IN_CGROUP, &born_in, "exec setup", err)
+                : 0;
+    if (r == 0)
+        r = sync_expect(job->sync_fd, SYNC_PID, &pid, "exec setup", err);
     waitpid(job->stage1, NULL, 0);
     job->stage1 = 0;
     if (r < 0)
         return -1;
     job->pid = pid;
-    struct cgroup *cg = NULL;
-    if (st->cgroup != NULL) {
-        r = cgroup_from_json(st->cgroup, &cg, err);
-        if (r == 0)
-            r = cgroup_enter(cg, pid, err);
-        cgroup_free(cg);
-        if (r < 0)
-            return -1;
-    }
+    if (job->cg != NULL && born_in != 1 && cgroup_enter(job->cg, pid, err) < 0)
+        return -1;
     if (sync_send(job->sync_fd, SYNC_GO, 0, err) < 0)
         return -1;
     /* EOF: exec succeeded. A message: it failed, with the reason. */
@@ -175,6 +185,9 @@ static void release_job(struct exec_job *job)
         close(job->console_fd);
     if (job->own_console_fd >= 0)
         close(job->own_console_fd);
+    if (job->cgroup_fd >= 0)
+        close(job->cgroup_fd);
+    cgroup_free(job->cg);
     oci_process_clear(&job->process);
     oci_spec_free(job->spec);
 }
@@ -205,7 +218,8 @@ static int finish_exec(struct exec_job *job, int *exit_code, v12n_error *err)
 int container_exec(const struct runtime_ctx *ctx, const struct exec_opts *opts, int *exit_code,
                    v12n_error *err)
 {
-    struct exec_job job = {.opts = opts, .sync_fd = -1, .console_fd = -1, .own_console_fd = -1};
+    struct exec_job job = {
+        .opts = opts, .sync_fd = -1, .console_fd = -1, .own_console_fd = -1, .cgroup_fd = -1};
     for (int t = 0; t < OCI_NS_COUNT; t++)
         job.ns_fds[t] = -1;
     struct container_state st = {0};

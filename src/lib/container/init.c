@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/sched.h> /* struct clone_args */
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -196,6 +197,24 @@ _Noreturn static void container_init(struct init_args *a)
     _exit(err.errnum == ENOENT ? 127 : 126);
 }
 
+pid_t init_fork_in_cgroup(int cgroup_fd, bool *in_cgroup)
+{
+    *in_cgroup = false;
+    if (cgroup_fd >= 0) {
+        struct clone_args ca = {.flags = CLONE_INTO_CGROUP,
+                                .exit_signal = SIGCHLD,
+                                .cgroup = (unsigned long long)cgroup_fd};
+        /* Raw clone3: the child must not rely on glibc's cached tid (raise,
+         * pthread_kill); the init does not. */
+        long pid = syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid >= 0) {
+            *in_cgroup = true;
+            return (pid_t)pid;
+        }
+    }
+    return fork();
+}
+
 _Noreturn void init_stage1(struct init_args *a)
 {
     v12n_error err = {0};
@@ -213,13 +232,19 @@ _Noreturn void init_stage1(struct init_args *a)
     }
     if (ns_write_time_offsets(spec, &err) < 0)
         die(a->sync_fd, &err);
-    pid_t pid = fork();
+    bool in_cgroup = false;
+    pid_t pid = init_fork_in_cgroup(a->cgroup_fd, &in_cgroup);
     if (pid < 0) {
         v12n_fail_errno(&err, "fork container init");
         die(a->sync_fd, &err);
     }
-    if (pid == 0)
+    if (pid == 0) {
+        if (a->cgroup_fd >= 0)
+            close(a->cgroup_fd);
         container_init(a);
+    }
+    if (a->cgroup_fd >= 0 && sync_send(a->sync_fd, SYNC_BORN_IN_CGROUP, in_cgroup, &err) < 0)
+        _exit(1);
     if (sync_send(a->sync_fd, SYNC_PID, pid, &err) < 0)
         _exit(1);
     _exit(0);

@@ -18,7 +18,15 @@ struct init_args {
     bool no_pivot;
     bool no_new_keyring;
     int preserve_fds;
+    int cgroup_fd; /* pure cgroup v2: the container's cgroup, else -1 */
 };
+
+/* fork(), but into the container's cgroup when given one (cgroup_fd >= 0,
+ * pure cgroup v2): the runtime then has no process to migrate, and no wait
+ * for the RCU grace period a migration's write lock takes.  Kernels before
+ * 5.7, or no right to the cgroup from a new user namespace: a plain fork
+ * (*in_cgroup false), and the runtime moves the process. */
+pid_t init_fork_in_cgroup(int cgroup_fd, bool *in_cgroup);
 
 /* Runs in the child of fork(); never returns. */
 _Noreturn void init_stage1(struct init_args *a);

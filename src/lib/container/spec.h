@@ -151,7 +151,8 @@ struct oci_spec {
 int oci_spec_load(const char *bundle, const char *seccomp_cache, struct oci_spec **out,
                   v12n_error *err);
 
-/* Parse from an in-memory JSON object (takes a reference). */
+/* Parse from an in-memory JSON object.  The spec takes a reference of its own
+ * (json_incref): the caller still owns, and must drop, the one it holds. */
 int oci_spec_parse(json_t *json, const char *bundle, const char *seccomp_cache,
                    struct oci_spec **out, v12n_error *err);
 

@@ -10,15 +10,17 @@
 #include "util/error.h"
 
 enum sync_type {
-    SYNC_ERROR = 1,    /* child -> runtime: err follows, child exits */
-    SYNC_USERMAP,      /* stage1 -> runtime: write my uid/gid maps */
-    SYNC_USERMAP_DONE, /* runtime -> stage1 */
-    SYNC_PID,          /* stage1 -> runtime: value = init's pid */
-    SYNC_GO,           /* runtime -> init: go on (state JSON follows) */
-    SYNC_CGROUP_READY, /* runtime -> init: the init is in its cgroup */
-    SYNC_HOOKS,        /* init -> runtime: mounts done, run prestart/createRuntime */
-    SYNC_HOOKS_DONE,   /* runtime -> init */
-    SYNC_READY,        /* init -> runtime: created, waiting for start */
+    SYNC_ERROR = 1,      /* child -> runtime: err follows, child exits */
+    SYNC_USERMAP,        /* stage1 -> runtime: write my uid/gid maps */
+    SYNC_USERMAP_DONE,   /* runtime -> stage1 */
+    SYNC_PID,            /* stage1 -> runtime: value = init's pid */
+    SYNC_GO,             /* runtime -> init: go on (state JSON follows) */
+    SYNC_CGROUP_READY,   /* runtime -> init: the init is in its cgroup */
+    SYNC_HOOKS,          /* init -> runtime: mounts done, run prestart/createRuntime */
+    SYNC_HOOKS_DONE,     /* runtime -> init */
+    SYNC_READY,          /* init -> runtime: created, waiting for start */
+    SYNC_BORN_IN_CGROUP, /* stage1 -> runtime, before SYNC_PID when given a
+                            cgroup fd: value = 1 if the init was cloned into it */
 };
 
 struct sync_msg {

@@ -14,6 +14,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "shim/shim.h"
 
 /* credentials files are small; anything bigger is not one */
 #define AUTH_FILE_MAX (1u << 20)
@@ -159,7 +160,10 @@ static char *base64_encode(const char *in, size_t len)
     char *out = malloc((len + 2) / 3 * 4 + 1);
     if (out == NULL)
         return NULL;
-    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)len);
+    if (EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)len) < 0) {
+        free(out); /* libcrypto missing (shim/crypto.c) */
+        return NULL;
+    }
     return out;
 }
 
@@ -185,6 +189,8 @@ int image_auth_get(const struct image_auth *a, const char *registry, char **user
                    v12n_error *err)
 {
     *user = *password = NULL;
+    if (v12n_crypto_load(err) < 0) /* base64, from libcrypto loaded on first use */
+        return -1;
     json_t *entry = a ? find_entry(json_object_get(a->root, "auths"), registry, NULL) : NULL;
     if (entry == NULL)
         return 0;
@@ -229,6 +235,8 @@ bool image_auth_remove(struct image_auth *a, const char *registry)
 int image_auth_set(struct image_auth *a, const char *registry, const char *user,
                    const char *password, v12n_error *err)
 {
+    if (v12n_crypto_load(err) < 0) /* base64, from libcrypto loaded on first use */
+        return -1;
     char host[256];
     image_auth_normalize_host(registry, host, sizeof host);
     if (host[0] == '\0')

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shim/shim.h"
+
 struct image_sha256 {
     EVP_MD_CTX *ctx;
 };
@@ -97,6 +99,8 @@ void image_sha256_free(struct image_sha256 *h)
 
 int image_digest_of(const void *data, size_t len, char out[IMAGE_DIGEST_SIZE], v12n_error *err)
 {
+    if (v12n_crypto_load(err) < 0)
+        return -1;
     struct image_sha256 *h = image_sha256_new();
     if (h == NULL)
         return v12n_fail(err, 0, "sha256");

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "image/manifest.h"
 
@@ -185,4 +186,13 @@ int image_index_select(const struct image_manifest *index, const struct image_pl
         return no_match(index, &w, err);
     *out = d;
     return 0;
+}
+
+void image_platform_host(struct image_platform *p)
+{
+    struct utsname u;
+    memset(p, 0, sizeof *p);
+    snprintf(p->os, sizeof p->os, "linux");
+    snprintf(p->arch, sizeof p->arch, "%s", uname(&u) == 0 ? u.machine : "amd64");
+    image_platform_normalize(p);
 }

@@ -26,6 +26,9 @@ struct image_descriptor;
 /* linux/amd64: what v12n pulls unless told otherwise. */
 void image_platform_default(struct image_platform *p);
 
+/* The machine this runs on (uname), normalised: what local images claim. */
+void image_platform_host(struct image_platform *p);
+
 /* "os/arch[/variant]" as given to --platform: lower-case letters, digits,
  * '_', '.', '-'; normalised. */
 int image_platform_parse(const char *s, struct image_platform *out, v12n_error *err);

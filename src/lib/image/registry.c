@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "image/registry_xfer.h"
+#include "shim/shim.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -78,6 +79,9 @@ int registry_client_new(const struct registry_opts *o, struct registry_client **
                         v12n_error *err)
 {
     *out = NULL;
+    /* Loaded here, not at the runtime's start (util/dlib.h); digests too. */
+    if (v12n_curl_load(err) < 0 || v12n_crypto_load(err) < 0)
+        return -1;
     pthread_once(&curl_once, init_curl);
     if (curl_init_result != CURLE_OK)
         return v12n_fail(err, 0, "libcurl: %s", curl_easy_strerror(curl_init_result));

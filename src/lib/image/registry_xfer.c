@@ -600,16 +600,37 @@ static const char *curl_hint(CURLcode rc)
     }
 }
 
+/* The registry was not reached at all (rather than answering badly): the
+ * errno lets a caller tell an offline machine from a refusal (a pull of
+ * busybox falls back to the built-in image only then). */
+static int unreachable_errno(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return EHOSTUNREACH;
+    case CURLE_COULDNT_CONNECT:
+        return ECONNREFUSED;
+    case CURLE_OPERATION_TIMEDOUT:
+        return ETIMEDOUT;
+    default:
+        return 0;
+    }
+}
+
 static void finish_curl_error(struct xfer *x, CURLcode rc)
 {
     char cause[CURL_ERROR_SIZE + 300];
     const char *url = x->url;
     const char *detail = x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc);
     snprintf(cause, sizeof cause, "GET %.200s: %s", url, detail);
-    if (transient_curl_error(rc))
+    if (transient_curl_error(rc)) {
         retry_or_fail(x, backoff_ms(x), cause);
-    else
-        xfer_fail(x, 0, "%s%s", cause, curl_hint(rc));
+        if (x->state == XFER_FAILED)
+            x->err.errnum = unreachable_errno(rc);
+    } else {
+        xfer_fail(x, unreachable_errno(rc), "%s%s", cause, curl_hint(rc));
+    }
 }
 
 /* The registry's error code ("NAME_UNKNOWN") from an error body. */

@@ -20,6 +20,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "shim/shim.h"
 
 #define INDEX_FILE    "images.json"
 #define INDEX_LOCK    "store.lock"
@@ -277,7 +278,8 @@ void store_lease_release(struct store *s)
 
 int store_blob_begin(struct store *s, struct store_blob_writer **out, v12n_error *err)
 {
-    if (store_lease(s, err) < 0)
+    /* libcrypto is loaded on first use (src/lib/shim). */
+    if (v12n_crypto_load(err) < 0 || store_lease(s, err) < 0)
         return -1;
     struct store_blob_writer *w = calloc(1, sizeof *w);
     if (w == NULL)
@@ -706,6 +708,7 @@ void store_image_clear(struct store_image *img)
     }
     free(img->layers);
     free(img->created);
+    v12n_strv_free(img->pins);
     memset(img, 0, sizeof *img);
 }
 
@@ -739,7 +742,7 @@ static int image_from_json(json_t *j, struct store_image *img, v12n_error *err)
 {
     const char *where = "image index entry";
     const char *id = NULL, *manifest = NULL, *index = NULL, *created = NULL;
-    json_t *names = NULL, *layers = NULL;
+    json_t *names = NULL, *layers = NULL, *pins = NULL;
     memset(img, 0, sizeof *img);
     if (!json_is_object(j))
         return v12n_fail(err, EINVAL, "%s: expected an object", where);
@@ -749,7 +752,8 @@ static int image_from_json(json_t *j, struct store_image *img, v12n_error *err)
         v12n_json_get_string(j, "created", &created, where, err) < 0 ||
         v12n_json_get_uint64(j, "size", &img->size, where, err) < 0 ||
         v12n_json_get_array(j, "names", &names, where, err) < 0 ||
-        v12n_json_get_array(j, "layers", &layers, where, err) < 0)
+        v12n_json_get_array(j, "layers", &layers, where, err) < 0 ||
+        v12n_json_get_array(j, "pins", &pins, where, err) < 0)
         return -1;
     if (id == NULL)
         return v12n_fail(err, EINVAL, "%s: no id", where);
@@ -766,6 +770,8 @@ static int image_from_json(json_t *j, struct store_image *img, v12n_error *err)
     } else if ((img->names = calloc(1, sizeof *img->names)) == NULL) {
         goto nomem;
     }
+    if (pins != NULL && v12n_json_string_array(pins, &img->pins, "image index entry pins", err) < 0)
+        goto fail;
     size_t n = json_array_size(layers);
     if (n > 0 && (img->layers = calloc(n, sizeof *img->layers)) == NULL)
         goto nomem;
@@ -908,6 +914,9 @@ static int add_edit(struct store *s, json_t *images, void *ctx, v12n_error *err)
             if (json_is_string(n) && !names_contain(j, json_string_value(n)))
                 json_array_append(json_object_get(j, "names"), n);
         }
+        json_t *pins = json_object_get(old, "pins");
+        if (json_is_array(pins) && json_array_size(pins) > 0)
+            json_object_set(j, "pins", pins);
         return json_array_set_new(images, i, j) == 0 ? 0 : v12n_fail(err, ENOMEM, "image index");
     }
     return json_array_append_new(images, j) == 0 ? 0 : v12n_fail(err, ENOMEM, "image index");
@@ -977,12 +986,68 @@ static int delete_edit(struct store *s, json_t *images, void *ctx, v12n_error *e
     size_t i;
     if (find_image(images, ctx, &i, err) < 0)
         return -1;
+    json_t *pins = json_object_get(json_array_get(images, i), "pins");
+    if (json_array_size(pins) > 0)
+        return v12n_fail(err, EBUSY, "image %.256s: in use by %.256s", (const char *)ctx,
+                         json_string_value(json_array_get(pins, 0)));
     return json_array_remove(images, i) == 0 ? 0 : v12n_fail(err, EIO, "image index");
 }
 
 int store_image_delete(struct store *s, const char *ref, v12n_error *err)
 {
     return index_edit(s, delete_edit, (void *)ref, err);
+}
+
+struct pin_args {
+    const char *ref, *owner;
+    bool pin;
+};
+
+static int pin_edit(struct store *s, json_t *images, void *ctx, v12n_error *err)
+{
+    (void)s;
+    const struct pin_args *a = ctx;
+    size_t i;
+    if (find_image(images, a->ref, &i, err) < 0)
+        return -1;
+    json_t *img = json_array_get(images, i);
+    json_t *pins = json_object_get(img, "pins");
+    if (!json_is_array(pins)) {
+        if (!a->pin)
+            return 0;
+        pins = json_array();
+        if (pins == NULL || json_object_set_new(img, "pins", pins) < 0)
+            return v12n_fail(err, ENOMEM, "image index");
+    }
+    for (size_t k = 0; k < json_array_size(pins); k++) {
+        const char *o = json_string_value(json_array_get(pins, k));
+        if (o != NULL && strcmp(o, a->owner) == 0)
+            return a->pin ? 0 : json_array_remove(pins, k);
+    }
+    if (!a->pin)
+        return 0;
+    return json_array_append_new(pins, json_string(a->owner)) == 0
+               ? 0
+               : v12n_fail(err, ENOMEM, "image index");
+}
+
+static int pin_change(struct store *s, const char *ref, const char *owner, bool pin,
+                      v12n_error *err)
+{
+    if (owner == NULL || owner[0] == '\0')
+        return v12n_fail(err, EINVAL, "image %.256s: empty pin owner", ref);
+    struct pin_args a = {ref, owner, pin};
+    return index_edit(s, pin_edit, &a, err);
+}
+
+int store_image_pin(struct store *s, const char *ref, const char *owner, v12n_error *err)
+{
+    return pin_change(s, ref, owner, true, err);
+}
+
+int store_image_unpin(struct store *s, const char *ref, const char *owner, v12n_error *err)
+{
+    return pin_change(s, ref, owner, false, err);
 }
 
 int store_image_list(struct store *s, struct store_image **out, size_t *n, v12n_error *err)

@@ -133,6 +133,7 @@ struct store_image {
     size_t n_layers;
     char *created; /* from the config, RFC 3339, may be NULL */
     uint64_t size; /* unpacked bytes of all layers (computed on add) */
+    char **pins;   /* owners keeping it (store_image_pin), NULL-terminated; read only */
 };
 
 void store_image_clear(struct store_image *img);
@@ -149,6 +150,16 @@ int store_image_untag(struct store *s, const char *name, v12n_error *err);
 /* Remove the image ref resolves to, all its names with it.  The blobs and
  * layers stay until store_gc(). */
 int store_image_delete(struct store *s, const char *ref, v12n_error *err);
+
+/* Pins: an owner (conventionally "container <id>") keeps an image while it
+ * uses it.  A pinned image is never deleted: store_image_delete() fails with
+ * EBUSY naming the owner (`image alpine: in use by container web`), names can
+ * still be removed (it then stays, dangling, until the last unpin), and gc
+ * keeps it as it keeps every listed image.  store_image_add() keeps the pins
+ * of an image it updates.  Pinning twice is once; unpinning an owner that
+ * holds no pin is not an error. */
+int store_image_pin(struct store *s, const char *ref, const char *owner, v12n_error *err);
+int store_image_unpin(struct store *s, const char *ref, const char *owner, v12n_error *err);
 
 int store_image_list(struct store *s, struct store_image **out, size_t *n, v12n_error *err);
 /* ref: a name exactly as stored ("docker.io/library/alpine:latest"), an

@@ -17,10 +17,7 @@ import uuid
 import pytest
 
 import registry_layout
-from registry_servers import BearerRegistry, DockerRegistry, FaultProxy, make_pki
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-USER, PASSWORD = "alice", "s3cret:with colon"
+from registry_servers import PASSWORD, REPO, USER, BearerRegistry, DockerRegistry, FaultProxy, make_pki
 
 
 def _find_probe():

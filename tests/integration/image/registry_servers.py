@@ -28,6 +28,11 @@ import time
 import urllib.parse
 import warnings
 
+# Shared by the fixtures and the tests (a test importing from `conftest` would get
+# whichever conftest.py pytest loaded last).
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+USER, PASSWORD = "alice", "s3cret:with colon"
+
 LOOPBACK = "127.0.0.1"
 
 

@@ -6,7 +6,7 @@ import json
 import os
 import stat
 
-from conftest import PASSWORD, USER
+from registry_servers import PASSWORD, USER
 
 
 def login(probe, authfile, registry, user, password):

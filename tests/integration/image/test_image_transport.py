@@ -159,7 +159,7 @@ def test_connection_refused_is_retried_then_reported(probe):
     r = probe.pull(ref, *FAST)
     assert r.rc == 1
     assert r.error.startswith("pull %s: GET https://127.0.0.1:%d/v2/x/manifests/latest: " % (ref, port)), r
-    assert r.error.endswith("after 3 tries"), r
+    assert "after 3 tries" in r.error and r.error.endswith("Connection refused"), r
     assert time.monotonic() - start < 5
 
 
