@@ -8,7 +8,7 @@ PYTEST     ?= /usr/bin/python3 -m pytest
 MESON      ?= meson
 
 .PHONY: all build asan deps demo check check-unit check-asan check-integration check-integration-asan \
-        check-fuzz \
+        check-fuzz check-linux \
         fuzz format format-check bench clean
 
 all: build
@@ -37,6 +37,10 @@ check-unit: build
 check-asan: asan
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 	  $(MESON) test -C $(ASAN_BUILD) --print-errorlogs --suite unit
+
+# Boot Debian's kernel under `v12n vm run` (skipped, with the reason, on PVM).
+check-linux: build
+	V12N=$(CURDIR)/$(BUILD)/src/v12n $(PYTEST) -rs tests/integration/vmm/test_linux_boot.py
 
 check-fuzz: $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
@@ -71,6 +75,7 @@ format-check:
 bench: build
 	bench/oci-run.sh $(BUILD)/src/v12n
 	bench/unpack.sh $(BUILD)
+	bench/vm.sh $(BUILD)/src/v12n
 	bench/engine.sh $(BUILD)/src/v12n
 
 clean:

@@ -7,7 +7,7 @@ PACKAGES="
   libzstd-dev openssl docker-registry skopeo umoci
   python3-pytest busybox-static iproute2 util-linux procps
   runc crun podman containerd uidmap hyperfine strace
-  qemu-system-x86 qemu-utils seabios linux-image-amd64
+  qemu-system-x86 qemu-utils seabios linux-image-amd64 cpio
 "
 missing=""
 for p in $PACKAGES; do

@@ -36,6 +36,8 @@ int cli_oci_resume(const struct runtime_ctx *ctx, int argc, char **argv);
 int cli_oci_update(const struct runtime_ctx *ctx, int argc, char **argv);
 int cli_oci_features(const struct runtime_ctx *ctx, int argc, char **argv);
 
+/* `v12n vm run ...`: the KVM VMM. */
+int cli_vm_main(int argc, char **argv);
 /* `v12n info`: what kinds of virtualization this host offers. */
 int cli_info(int argc, char **argv);
 

@@ -30,6 +30,7 @@ static int usage(FILE *out)
             "  image CMD   ls, rm, inspect, pull, tag, load, save, import,\n"
             "              builtin busybox [NAME]\n"
             "  info        what kinds of virtualization this host offers\n"
+            "  vm run      boot a kernel in a KVM virtual machine (see docs/vmm.md)\n"
             "  run IMAGE   run a container [-i] [-t] [-d] [--rm] [--name N] [-e K=V] [-v S:D]\n"
             "              [-w DIR] [-u USER] [--read-only] [--network none|host] ...\n"
             "  ps          list containers [-a] [-q] [--format json]\n"
@@ -74,6 +75,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "oci") == 0)
         return cli_oci_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "vm") == 0)
+        return cli_vm_main(argc - 1, argv + 1);
     static const struct {
         const char *name;
         int (*fn)(int argc, char **argv);
