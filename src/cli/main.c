@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_image.h"
+#include "cli_vm_manage.h"
 #include "container/selfclone.h"
 
 static int usage(FILE *out)
@@ -27,6 +28,9 @@ static int usage(FILE *out)
                  "  import FILE|- [REF]  a rootfs tarball becomes an image\n"
                  "  image CMD   ls, rm, inspect, pull, tag, load, save, import,\n"
                  "              builtin busybox [NAME]\n"
+                 "  vm CMD      VMs run by QEMU: create, start, shutdown, destroy, reboot,\n"
+                 "              console, undefine, inspect, list (see v12n vm help)\n"
+                 "  list        containers and VMs [--all] [--format json]\n"
                  "  info        what kinds of virtualization this host offers\n"
                  "  version     print the version\n"
                  "\n"
@@ -80,6 +84,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "info") == 0)
         return cli_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "list") == 0)
+        return cli_list(argc - 1, argv + 1);
+    if (strcmp(cmd, "vm") == 0) {
+        int rc = cli_vm_manage(argc - 1, argv + 1);
+        if (rc != CLI_VM_UNKNOWN)
+            return rc;
+        fprintf(stderr, "v12n: vm: unknown command \"%s\" (see v12n vm help)\n", argv[2]);
+        return 1;
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("v12n version %s\n", V12N_VERSION);
         return 0;
