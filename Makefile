@@ -71,6 +71,7 @@ format-check:
 bench: build
 	bench/oci-run.sh $(BUILD)/src/v12n
 	bench/unpack.sh $(BUILD)
+	bench/engine.sh $(BUILD)/src/v12n
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

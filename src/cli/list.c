@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_engine.h"
 #include "cli_vm_manage.h"
 #include "engine/vm.h"
 #include "engine/vm_store.h"
@@ -90,6 +91,44 @@ static int add_vms(struct list_rows *rows, v12n_error *err)
     return r;
 }
 
+/* RFC 3339 ("2026-11-26T23:20:01.123Z") to time_t, 0 when unset or odd. */
+static time_t parse_time(const char *s)
+{
+    struct tm tm = {0};
+    if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+        return 0;
+    return timegm(&tm);
+}
+
+static int add_containers(struct list_rows *rows, v12n_error *err)
+{
+    struct engine e;
+    struct engine_container *cs = NULL;
+    size_t n = 0;
+    if (cli_engine_open(&e, err) < 0 || engine_record_list(&e, &cs, &n, err) < 0)
+        return -1;
+    int r = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct list_row *row = row_add(rows);
+        if (row == NULL) {
+            r = v12n_fail(err, ENOMEM, "list");
+            break;
+        }
+        snprintf(row->id, sizeof row->id, "%.12s", cs[i].id);
+        snprintf(row->name, sizeof row->name, "%s", cs[i].name ? cs[i].name : "");
+        row->kind = "container";
+        snprintf(row->state, sizeof row->state, "%s",
+                 cs[i].state == ENGINE_RUNNING  ? "running"
+                 : cs[i].state == ENGINE_EXITED ? "exited"
+                                                : "created");
+        snprintf(row->image, sizeof row->image, "%s", cs[i].image ? cs[i].image : "-");
+        if (cs[i].state == ENGINE_RUNNING)
+            row->started = parse_time(cs[i].started);
+    }
+    engine_records_free(cs, n);
+    return r;
+}
+
 static bool is_live(const struct list_row *r)
 {
     return strcmp(r->state, "running") == 0 || strcmp(r->state, "paused") == 0 ||
@@ -160,7 +199,7 @@ int cli_list(int argc, char **argv)
         {"kind", required_argument, NULL, OPT_KIND},
         {0},
     };
-    bool all = false, json = false, vms = true;
+    bool all = false, json = false, vms = true, containers = true;
     int opt;
     optind = 0;
     while ((opt = getopt_long(argc, argv, "a", opts, NULL)) != -1) {
@@ -172,6 +211,7 @@ int cli_list(int argc, char **argv)
         } else if (opt == OPT_KIND &&
                    (strcmp(optarg, "vm") == 0 || strcmp(optarg, "container") == 0)) {
             vms = strcmp(optarg, "vm") == 0;
+            containers = !vms;
         } else {
             return cli_usage_error("list", "usage: list [--all] [--format table|json]");
         }
@@ -180,7 +220,9 @@ int cli_list(int argc, char **argv)
         return cli_usage_error("list", "takes no arguments");
     struct list_rows rows = {0};
     v12n_error err = {0};
-    int r = vms ? add_vms(&rows, &err) : 0;
+    int r = containers ? add_containers(&rows, &err) : 0;
+    if (r == 0 && vms)
+        r = add_vms(&rows, &err);
     if (r == 0) {
         if (json)
             r = print_json(&rows, all);

@@ -5,38 +5,45 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_engine.h"
 #include "cli_image.h"
 #include "cli_vm_manage.h"
 #include "container/selfclone.h"
 
 static int usage(FILE *out)
 {
-    fprintf(out, "usage: v12n COMMAND [ARGS...]\n"
-                 "\n"
-                 "Commands:\n"
-                 "  oci CMD     the OCI runtime (runc-compatible): spec, create, start, run,\n"
-                 "              state, kill, delete, exec, list, ps, pause, resume, update,\n"
-                 "              features\n"
-                 "  pull REF    pull an image [-q] [--platform OS/ARCH] [--tls-ca F] [--insecure]\n"
-                 "  images      list images [-a] [-q] [--format json]\n"
-                 "  rmi IMAGE.. remove images [-f]\n"
-                 "  tag SRC DST give an image another name\n"
-                 "  login REG   store credentials [-u USER] [--password-stdin] [--authfile F]\n"
-                 "  logout REG  forget them\n"
-                 "  save IMAGE..  write images to a tarball [-o FILE] [--format oci-archive]\n"
-                 "  load        read a docker-archive or oci-archive [-i FILE]\n"
-                 "  import FILE|- [REF]  a rootfs tarball becomes an image\n"
-                 "  image CMD   ls, rm, inspect, pull, tag, load, save, import,\n"
-                 "              builtin busybox [NAME]\n"
-                 "  vm CMD      VMs run by QEMU: create, start, shutdown, destroy, reboot,\n"
-                 "              console, undefine, inspect, list (see v12n vm help)\n"
-                 "  list        containers and VMs [--all] [--format json]\n"
-                 "  info        what kinds of virtualization this host offers\n"
-                 "  version     print the version\n"
-                 "\n"
-                 "Global options: --root DIR  the image store (default /var/lib/v12n)\n"
-                 "\n"
-                 "Installed as v12n-runc, the binary is the OCI runtime itself.\n");
+    fprintf(out,
+            "usage: v12n COMMAND [ARGS...]\n"
+            "\n"
+            "Commands:\n"
+            "  oci CMD     the OCI runtime (runc-compatible): spec, create, start, run,\n"
+            "              state, kill, delete, exec, list, ps, pause, resume, update,\n"
+            "              features\n"
+            "  pull REF    pull an image [-q] [--platform OS/ARCH] [--tls-ca F] [--insecure]\n"
+            "  images      list images [-a] [-q] [--format json]\n"
+            "  rmi IMAGE.. remove images [-f]\n"
+            "  tag SRC DST give an image another name\n"
+            "  login REG   store credentials [-u USER] [--password-stdin] [--authfile F]\n"
+            "  logout REG  forget them\n"
+            "  save IMAGE..  write images to a tarball [-o FILE] [--format oci-archive]\n"
+            "  load        read a docker-archive or oci-archive [-i FILE]\n"
+            "  import FILE|- [REF]  a rootfs tarball becomes an image\n"
+            "  image CMD   ls, rm, inspect, pull, tag, load, save, import,\n"
+            "              builtin busybox [NAME]\n"
+            "  run IMAGE   run a container [-i] [-t] [-d] [--rm] [--name N] [-e K=V] [-v S:D]\n"
+            "              [-w DIR] [-u USER] [--read-only] [--network none|host] ...\n"
+            "  ps          list containers [-a] [-q] [--format json]\n"
+            "  start, stop, restart, kill, rm, logs, wait, inspect, attach, exec, top,\n"
+            "  cp, rename, container prune   manage containers (as docker)\n"
+            "  vm CMD      VMs run by QEMU: create, start, shutdown, destroy, reboot,\n"
+            "              console, undefine, inspect, list (see v12n vm help)\n"
+            "  list        containers and VMs [--all] [--format json]\n"
+            "  info        what kinds of virtualization this host offers\n"
+            "  version     print the version\n"
+            "\n"
+            "Global options: --root DIR  the image store (default /var/lib/v12n)\n"
+            "\n"
+            "Installed as v12n-runc, the binary is the OCI runtime itself.\n");
     return out == stdout ? 0 : 1;
 }
 
@@ -46,6 +53,7 @@ int main(int argc, char **argv)
     v12n_error err = {0};
     if (selfclone_ensure(argc, argv, &err) < 0)
         return cli_error(&err);
+    cli_argv0 = argv[0];
     const char *name = basename(argv[0]);
     if (strcmp(name, "v12n-runc") == 0 || strcmp(name, "runc") == 0)
         return cli_oci_main(argc, argv);
@@ -74,9 +82,34 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int argc, char **argv);
     } image_commands[] = {
-        {"pull", cli_pull},   {"images", cli_images}, {"rmi", cli_rmi},     {"tag", cli_tag},
-        {"login", cli_login}, {"logout", cli_logout}, {"image", cli_image}, {"load", cli_load},
-        {"save", cli_save},   {"import", cli_import},
+        {"pull", cli_pull},
+        {"images", cli_images},
+        {"rmi", cli_rmi},
+        {"tag", cli_tag},
+        {"login", cli_login},
+        {"logout", cli_logout},
+        {"image", cli_image},
+        {"load", cli_load},
+        {"save", cli_save},
+        {"import", cli_import},
+        /* containers */
+        {"run", cli_run},
+        {"ps", cli_ps},
+        {"start", cli_start},
+        {"stop", cli_stop},
+        {"restart", cli_restart},
+        {"kill", cli_kill},
+        {"rm", cli_rm},
+        {"logs", cli_logs},
+        {"wait", cli_wait},
+        {"inspect", cli_inspect},
+        {"attach", cli_attach},
+        {"exec", cli_exec},
+        {"top", cli_top},
+        {"cp", cli_cp},
+        {"rename", cli_rename},
+        {"container", cli_container},
+        {"__monitor-finish", cli_monitor_finish},
     };
     for (size_t i = 0; i < sizeof image_commands / sizeof image_commands[0]; i++) {
         if (strcmp(cmd, image_commands[i].name) == 0)

@@ -50,10 +50,20 @@ static void exec_from_ro_bind(char **argv)
  * re-exec, a false negative would cost the host binary. */
 static bool enters_container(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
+    /* The engine's start and restart fork a monitor that creates the
+     * container; the runtime's own `start` (after `oci`, or as runc) does not. */
+    const char *slash = strrchr(argv[0], '/');
+    const char *name = slash != NULL ? slash + 1 : argv[0];
+    bool runtime = strcmp(name, "v12n-runc") == 0 || strcmp(name, "runc") == 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "oci") == 0)
+            runtime = true;
         if (strcmp(argv[i], "create") == 0 || strcmp(argv[i], "run") == 0 ||
             strcmp(argv[i], "exec") == 0)
             return true;
+        if (!runtime && (strcmp(argv[i], "start") == 0 || strcmp(argv[i], "restart") == 0))
+            return true;
+    }
     return false;
 }
 
