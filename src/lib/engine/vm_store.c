@@ -347,6 +347,10 @@ int vm_store_load(const char *root, const char *name, struct vm_def *def, v12n_e
         vm_def_free(def);
         return -1;
     }
+    if (strcmp(def->name, name) != 0) {
+        vm_def_free(def);
+        return v12n_fail(err, 0, "vm %s: vm.json names another VM", name);
+    }
     return 0;
 }
 
