@@ -9,8 +9,10 @@
 #include "cli_image.h"
 #include "cli_vm_manage.h"
 #include "engine/vm.h"
+#include "engine/vm_snapshot.h"
 #include "engine/vm_store.h"
 #include "qemu/size.h"
+#include "util/json.h"
 
 const char *cli_vm_root(void)
 {
@@ -33,7 +35,12 @@ static int vm_usage(FILE *out)
             "  console NAME              the serial console (detach with ctrl-])\n"
             "  undefine [--remove-disks] NAME\n"
             "  inspect NAME              definition and state as JSON\n"
-            "  list [--all] [--format json]\n");
+            "  list [--all] [--format json]\n"
+            "  snapshot create|revert|delete NAME SNAPSHOT, snapshot list NAME\n"
+            "                            qcow2 internal snapshots (with memory when running)\n"
+            "  set NAME [--cpus N] [--memory SIZE] [--cdrom ISO] [--kernel F] [--initrd F]\n"
+            "           [--cmdline S] [--boot B] [--net N] [--display D] [--engine E]\n"
+            "                            change the definition (from the next start)\n");
     return out == stdout ? 0 : 1;
 }
 
@@ -328,13 +335,99 @@ static int vm_list(int argc, char **argv)
     return cli_list(n, args);
 }
 
+static int vm_set(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"cpus", required_argument, NULL, OPT_CPUS},
+        {"memory", required_argument, NULL, OPT_MEMORY},
+        {"cdrom", required_argument, NULL, OPT_CDROM},
+        {"kernel", required_argument, NULL, OPT_KERNEL},
+        {"initrd", required_argument, NULL, OPT_INITRD},
+        {"cmdline", required_argument, NULL, OPT_CMDLINE},
+        {"boot", required_argument, NULL, OPT_BOOT},
+        {"net", required_argument, NULL, OPT_NET},
+        {"display", required_argument, NULL, OPT_DISPLAY},
+        {"engine", required_argument, NULL, OPT_ENGINE},
+        {0},
+    };
+    /* options are applied after the definition is loaded: find the name first */
+    optind = 0;
+    opterr = 0;
+    while (getopt_long(argc, argv, "", opts, NULL) != -1)
+        continue;
+    opterr = 1;
+    const char *name = one_name("vm set", argc, argv);
+    struct vm_def def;
+    if (name == NULL || load(name, &def) != 0)
+        return 1;
+    v12n_error err = {0};
+    bool boot_set = false;
+    int opt, changes = 0;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == '?' || create_option(opt, optarg, &def, NULL, NULL, &boot_set, &err) < 0) {
+            vm_def_free(&def);
+            return opt == '?' ? cli_usage_error("vm set", "see v12n vm --help") : cli_error(&err);
+        }
+        changes++;
+    }
+    int r = changes == 0 ? v12n_fail(&err, 0, "vm %s: set: nothing to change", name)
+                         : vm_store_update(cli_vm_root(), &def, &err);
+    vm_def_free(&def);
+    return r < 0 ? cli_error(&err) : 0;
+}
+
+static int snapshot_list(const char *name)
+{
+    struct vm_def def;
+    if (load(name, &def) != 0)
+        return 1;
+    v12n_error err = {0};
+    char **names = NULL;
+    int r = vm_snapshot_list(&def, &names, &err);
+    vm_def_free(&def);
+    if (r < 0)
+        return cli_error(&err);
+    for (char **n = names; *n != NULL; n++)
+        printf("%s\n", *n);
+    v12n_strv_free(names);
+    return 0;
+}
+
+static int vm_snapshot_cmd(int argc, char **argv)
+{
+    static const char *const ops[] = {"create", "revert", "delete"};
+    if (argc == 3 && strcmp(argv[1], "list") == 0)
+        return snapshot_list(argv[2]);
+    for (int op = 0; op < 3; op++) {
+        if (argc != 4 || strcmp(argv[1], ops[op]) != 0)
+            continue;
+        struct vm_def def;
+        if (load(argv[2], &def) != 0)
+            return 1;
+        v12n_error err = {0};
+        int r = vm_snapshot(&def, (enum vm_snapshot_op)op, argv[3], &err);
+        vm_def_free(&def);
+        return r < 0 ? cli_error(&err) : 0;
+    }
+    return cli_usage_error("vm snapshot", "create|revert|delete NAME SNAPSHOT, or list NAME");
+}
+
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
 } vm_commands[] = {
-    {"create", vm_create},     {"start", vm_start_cmd}, {"shutdown", vm_shutdown_cmd},
-    {"undefine", vm_undefine}, {"inspect", vm_inspect}, {"list", vm_list},
-    {"destroy", NULL},         {"reboot", NULL},        {"console", NULL},
+    {"set", vm_set},
+    {"snapshot", vm_snapshot_cmd},
+    {"create", vm_create},
+    {"start", vm_start_cmd},
+    {"shutdown", vm_shutdown_cmd},
+    {"undefine", vm_undefine},
+    {"inspect", vm_inspect},
+    {"list", vm_list},
+    {"destroy", NULL},
+    {"reboot", NULL},
+    {"console", NULL},
 };
 
 bool cli_vm_manage_knows(const char *sub)

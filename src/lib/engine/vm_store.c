@@ -532,6 +532,13 @@ int vm_store_create(const char *root, struct vm_def *def, const struct vm_disk_r
     return 0;
 }
 
+int vm_store_update(const char *root, struct vm_def *def, v12n_error *err)
+{
+    if (check_boot(def, err) < 0)
+        return -1;
+    return vm_store_save(root, def, err);
+}
+
 /* ---- list and remove ---- */
 
 static int cmp_str(const void *a, const void *b)

@@ -73,6 +73,10 @@ int vm_store_create(const char *root, struct vm_def *def, const struct vm_disk_r
 int vm_store_load(const char *root, const char *name, struct vm_def *def, v12n_error *err);
 int vm_store_save(const char *root, const struct vm_def *def, v12n_error *err);
 
+/* Check a changed definition as create does (files exist, boot has what it
+ * needs) and save it. */
+int vm_store_update(const char *root, struct vm_def *def, v12n_error *err);
+
 /* The names of the defined VMs, sorted, NULL-terminated (v12n_strv_free). */
 int vm_store_list(const char *root, char ***names, v12n_error *err);
 
