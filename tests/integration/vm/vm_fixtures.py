@@ -107,3 +107,36 @@ def store(qemu_img):
     s = Store(tempfile.mkdtemp(prefix="v12n-vm-"))
     yield s
     s.cleanup()
+
+
+GRUB_CFG = """serial --unit=0 --speed=115200
+terminal_input serial
+terminal_output serial
+set timeout=0
+menuentry v12n {
+  linux /boot/vmlinuz %s
+  initrd /boot/initrd
+}
+""" % APPEND
+
+
+@pytest.fixture(scope="session")
+def boot_iso(boot_files):
+    """A BIOS-bootable ISO (GRUB on the serial port) holding the same kernel
+    and initramfs."""
+    if shutil.which("grub-mkrescue") is None or shutil.which("xorriso") is None:
+        pytest.skip("no grub-mkrescue/xorriso (Debian packages grub-pc-bin, xorriso, mtools)")
+    kernel, initrd = boot_files
+    d = tempfile.mkdtemp(prefix="v12n-iso-")
+    tree = os.path.join(d, "iso")
+    os.makedirs(os.path.join(tree, "boot", "grub"))
+    shutil.copy(kernel, os.path.join(tree, "boot", "vmlinuz"))
+    shutil.copy(initrd, os.path.join(tree, "boot", "initrd"))
+    with open(os.path.join(tree, "boot", "grub", "grub.cfg"), "w") as f:
+        f.write(GRUB_CFG)
+    iso = os.path.join(d, "boot.iso")
+    p = subprocess.run(["grub-mkrescue", "-o", iso, tree], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    yield iso
+    shutil.rmtree(d, ignore_errors=True)
