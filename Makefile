@@ -72,6 +72,7 @@ bench: build
 	bench/oci-run.sh $(BUILD)/src/v12n
 	bench/unpack.sh $(BUILD)
 	bench/engine.sh $(BUILD)/src/v12n
+	bench/vm.sh $(BUILD)/src/v12n
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
