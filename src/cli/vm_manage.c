@@ -297,7 +297,7 @@ static int vm_undefine(int argc, char **argv)
         r = v12n_fail(&err, 0, "vm %s: running: shut it down or destroy it first", name);
     if (r == 0)
         r = vm_store_remove(cli_vm_root(), &def, remove_disks, &err);
-    if (r == 0)
+    if (r == 0 && !st.foreign) /* another store's VM of this name keeps its files */
         r = vm_clean_run_dir(name, true, &err);
     vm_def_free(&def);
     return r < 0 ? cli_error(&err) : 0;

@@ -93,9 +93,33 @@ static enum vm_state state_from_qmp(const char *status)
     return VM_RUNNING;
 }
 
+/* Whether the run directory was made by another store's VM of this name. */
+static bool run_dir_foreign(const struct vm_def *def)
+{
+    auto_free char *path = vm_run_path(def->name, "owner");
+    v12n_error ignored = {0};
+    auto_free char *owner = path ? v12n_read_file(path, NULL, &ignored) : NULL;
+    return owner != NULL && def->store_dir != NULL && strcmp(owner, def->store_dir) != 0;
+}
+
+static int write_owner(const struct vm_def *def, v12n_error *err)
+{
+    auto_free char *path = vm_run_path(def->name, "owner");
+    if (path == NULL)
+        return v12n_fail(err, ENOMEM, "vm %s", def->name);
+    const char *dir = def->store_dir ? def->store_dir : "";
+    if (v12n_write_file_atomic(path, dir, strlen(dir), 0600, err) < 0)
+        return v12n_error_wrap(err, "vm %s", def->name);
+    return 0;
+}
+
 int vm_status_get(const struct vm_def *def, struct vm_status *st, v12n_error *err)
 {
     memset(st, 0, sizeof *st);
+    if (run_dir_foreign(def)) {
+        st->foreign = true;
+        return 0; /* never started from this store */
+    }
     pid_t pid;
     time_t mtime = 0;
     if (read_pid(def->name, &pid, &mtime, err) < 0)
@@ -144,7 +168,7 @@ int vm_clean_run_dir(const char *name, bool remove_log, v12n_error *err)
         return -1;
     if (!remove_log)
         return 0;
-    if (remove_run_file(name, "console.log", err) < 0)
+    if (remove_run_file(name, "console.log", err) < 0 || remove_run_file(name, "owner", err) < 0)
         return -1;
     auto_free char *dir = vm_run_path(name, NULL);
     if (dir == NULL)
@@ -320,6 +344,15 @@ static void fill_config(const struct vm_def *def, const struct vm_start_info *in
     c->daemonize = true;
 }
 
+/* The other store's QEMU behind this name's run directory is alive. */
+static bool foreign_running(const struct vm_def *def)
+{
+    pid_t pid;
+    time_t mtime;
+    v12n_error ignored = {0};
+    return read_pid(def->name, &pid, &mtime, &ignored) == 0 && pid != 0 && is_qemu(pid);
+}
+
 static int start_prepare(const char *root, const struct vm_def *def, v12n_error *err)
 {
     struct vm_status st;
@@ -327,6 +360,9 @@ static int start_prepare(const char *root, const struct vm_def *def, v12n_error 
         return -1;
     if (st.pid != 0)
         return v12n_fail(err, 0, "vm %s: already running (pid %d)", def->name, (int)st.pid);
+    if (st.foreign && foreign_running(def))
+        return v12n_fail(err, 0, "vm %s: a VM of this name from another store is running",
+                         def->name);
     for (int i = 0; i < def->n_disks; i++) {
         if (!v12n_path_exists(def->disks[i].path))
             return v12n_fail(err, ENOENT, "vm %s: disk %s", def->name, def->disks[i].path);
@@ -351,6 +387,10 @@ int vm_start(const char *root, const struct vm_def *def, struct vm_start_info *i
     if (run_paths_make(def->name, &p, err) < 0 || v12n_mkdir_p(p.dir, 0700, err) < 0) {
         run_paths_free(&p);
         return v12n_error_wrap(err, "vm %s", def->name);
+    }
+    if (write_owner(def, err) < 0) {
+        run_paths_free(&p);
+        return -1;
     }
     struct qemu_vm_config c;
     fill_config(def, info, &p, &c);

@@ -4,7 +4,10 @@
  * state: a VM's state is derived each time from the pidfile and QMP, so it
  * tells the truth whoever started QEMU and whatever happened to it since.
  * QEMU removes its pidfile when it exits cleanly (guest poweroff, quit,
- * SIGTERM); a pidfile whose process is gone means QEMU died: "crashed". */
+ * SIGTERM); a pidfile whose process is gone means QEMU died: "crashed".
+ * The run directory's `owner` file names the VM directory that started it,
+ * so that a VM of the same name in another store (--root) is not mistaken
+ * for this one. */
 #ifndef V12N_ENGINE_VM_H
 #define V12N_ENGINE_VM_H
 
@@ -25,6 +28,7 @@ struct vm_status {
     pid_t pid;            /* QEMU's, 0 when not running */
     time_t started;       /* when QEMU wrote its pidfile, 0 when not running */
     char qemu_status[32]; /* QMP query-status ("running", "paused", ...) or "" */
+    bool foreign;         /* the run directory belongs to a VM of this name in another store */
 };
 
 const char *vm_state_name(enum vm_state s);

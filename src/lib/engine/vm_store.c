@@ -31,6 +31,7 @@ void vm_def_free(struct vm_def *def)
     free(def->initrd);
     free(def->cmdline);
     free(def->tap);
+    free(def->store_dir);
     memset(def, 0, sizeof *def);
 }
 
@@ -350,6 +351,11 @@ int vm_store_load(const char *root, const char *name, struct vm_def *def, v12n_e
     if (strcmp(def->name, name) != 0) {
         vm_def_free(def);
         return v12n_fail(err, 0, "vm %s: vm.json names another VM", name);
+    }
+    def->store_dir = realpath(dir, NULL);
+    if (def->store_dir == NULL) {
+        vm_def_free(def);
+        return v12n_fail_errno(err, "vm %s: %s", name, dir);
     }
     return 0;
 }

@@ -40,6 +40,7 @@ struct vm_def {
     char *tap;
     enum vm_display display;
     enum vm_engine engine;
+    char *store_dir; /* <root>/vms/<name>, absolute: set by load, not stored */
 };
 
 void vm_def_free(struct vm_def *def);

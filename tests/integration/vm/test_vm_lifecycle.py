@@ -99,3 +99,23 @@ def test_console_detaches_on_ctrl_bracket(store, boot_files):
     assert p.returncode == 0, p.stderr
     assert store.state(name) == "running"  # detaching leaves the VM alone
     store.ok("vm", "destroy", name)
+
+
+def test_same_name_in_two_stores(store, boot_files, tmp_path):
+    from vm_fixtures import Store
+    name = store.create_kernel_vm(boot_files)
+    other = Store(str(tmp_path / "other-root"))
+    try:
+        other.create_kernel_vm(boot_files, name)
+        store.ok("vm", "start", name)
+        assert other.state(name) == "shut off"  # not the other store's QEMU
+        p = other.run("vm", "start", name)
+        assert p.returncode == 1 and "from another store is running" in p.stderr
+        p = other.run("vm", "destroy", name)
+        assert p.returncode == 1 and "not running" in p.stderr
+        other.ok("vm", "undefine", name)  # leaves the running VM's files alone
+        assert store.state(name) == "running"
+        assert os.path.exists(os.path.join(RUN_ROOT, name, "qmp.sock"))
+        store.ok("vm", "destroy", name)
+    finally:
+        other.cleanup()

@@ -89,16 +89,27 @@ class Store:
                 "--initrd", initrd, "--cmdline", APPEND, *extra)
         return name
 
+    def owns_run_dir(self, name):
+        try:
+            with open(os.path.join(RUN_ROOT, name, "owner")) as f:
+                return f.read() == os.path.realpath(os.path.join(self.root, "vms", name))
+        except OSError:
+            return False
+
     def cleanup(self):
         for name in self.vms():
             if name.startswith("."):
                 continue
+            ours = self.owns_run_dir(name)
             self.run("vm", "destroy", name)
             self.run("vm", "undefine", "--remove-disks", name)
-            pidfile = os.path.join(RUN_ROOT, name, "qemu.pid")
+            if not ours:
+                continue  # another store's VM of this name (or none): not ours to kill
+            run = os.path.join(RUN_ROOT, name)
+            pidfile = os.path.join(run, "qemu.pid")
             if os.path.exists(pidfile):  # a VM the CLI failed to stop: do not leak QEMU
                 subprocess.run(["pkill", "-KILL", "-F", pidfile])
-            shutil.rmtree(os.path.join(RUN_ROOT, name), ignore_errors=True)
+            shutil.rmtree(run, ignore_errors=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
