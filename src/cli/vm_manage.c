@@ -9,6 +9,7 @@
 #include "cli_image.h"
 #include "cli_vm_manage.h"
 #include "engine/vm.h"
+#include "engine/vm_disk.h"
 #include "engine/vm_snapshot.h"
 #include "engine/vm_store.h"
 #include "qemu/size.h"
@@ -38,6 +39,8 @@ static int vm_usage(FILE *out)
             "  list [--all] [--format json]\n"
             "  snapshot create|revert|delete NAME SNAPSHOT, snapshot list NAME\n"
             "                            qcow2 internal snapshots (with memory when running)\n"
+            "  disk info NAME            the disks as qemu-img (or the running QEMU) sees them\n"
+            "  disk resize NAME INDEX SIZE  grow a disk (shut off)\n"
             "  set NAME [--cpus N] [--memory SIZE] [--cdrom ISO] [--kernel F] [--initrd F]\n"
             "           [--cmdline S] [--boot B] [--net N] [--display D] [--engine E]\n"
             "                            change the definition (from the next start)\n");
@@ -413,21 +416,46 @@ static int vm_snapshot_cmd(int argc, char **argv)
     return cli_usage_error("vm snapshot", "create|revert|delete NAME SNAPSHOT, or list NAME");
 }
 
+static int vm_disk_cmd(int argc, char **argv)
+{
+    struct vm_def def;
+    v12n_error err = {0};
+    int r;
+    if (argc == 3 && strcmp(argv[1], "info") == 0) {
+        if (load(argv[2], &def) != 0)
+            return 1;
+        json_t *j = vm_disk_info(&def, &err);
+        vm_def_free(&def);
+        if (j == NULL)
+            return cli_error(&err);
+        r = cli_print_json(j, true);
+        json_decref(j);
+        return r;
+    }
+    if (argc != 5 || strcmp(argv[1], "resize") != 0)
+        return cli_usage_error("vm disk", "info NAME, or resize NAME INDEX SIZE");
+    char *end;
+    long index = strtol(argv[3], &end, 10);
+    uint64_t size;
+    if (*argv[3] == '\0' || *end != '\0' || index < 0 || index >= VM_MAX_DISKS)
+        return cli_usage_error("vm disk", "resize: INDEX \"%s\" is not a disk number", argv[3]);
+    if (qemu_parse_size(argv[4], &size, "disk size", &err) < 0)
+        return cli_error(&err);
+    if (load(argv[2], &def) != 0)
+        return 1;
+    r = vm_disk_resize(&def, (int)index, size, &err);
+    vm_def_free(&def);
+    return r < 0 ? cli_error(&err) : 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
 } vm_commands[] = {
-    {"set", vm_set},
-    {"snapshot", vm_snapshot_cmd},
-    {"create", vm_create},
-    {"start", vm_start_cmd},
-    {"shutdown", vm_shutdown_cmd},
-    {"undefine", vm_undefine},
-    {"inspect", vm_inspect},
-    {"list", vm_list},
-    {"destroy", NULL},
-    {"reboot", NULL},
-    {"console", NULL},
+    {"disk", vm_disk_cmd},     {"set", vm_set},         {"snapshot", vm_snapshot_cmd},
+    {"create", vm_create},     {"start", vm_start_cmd}, {"shutdown", vm_shutdown_cmd},
+    {"undefine", vm_undefine}, {"inspect", vm_inspect}, {"list", vm_list},
+    {"destroy", NULL},         {"reboot", NULL},        {"console", NULL},
 };
 
 bool cli_vm_manage_knows(const char *sub)

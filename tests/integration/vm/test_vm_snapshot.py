@@ -66,3 +66,22 @@ def test_set_changes_the_definition(store, boot_files):
     p = store.run("vm", "set", name, "--kernel", "/nonexistent")
     assert p.returncode == 1 and len(p.stderr.splitlines()) == 1
     assert json.loads(store.ok("vm", "inspect", name).stdout)["kernel"] == info["kernel"]
+
+
+def test_disk_info_and_resize(store, boot_files):
+    name = store.create_kernel_vm(boot_files, None, "--disk", "16M")
+    info = json.loads(store.ok("vm", "disk", "info", name).stdout)
+    assert info[0]["format"] == "qcow2" and info[0]["virtual-size"] == 16 << 20
+    store.ok("vm", "disk", "resize", name, "0", "32M")
+    info = json.loads(store.ok("vm", "disk", "info", name).stdout)
+    assert info[0]["virtual-size"] == 32 << 20
+    p = store.run("vm", "disk", "resize", name, "0", "8M")
+    assert p.returncode == 1 and len(p.stderr.splitlines()) == 1  # no shrinking
+    p = store.run("vm", "disk", "resize", name, "3", "64M")
+    assert p.returncode == 1 and "no disk 3" in p.stderr
+    store.ok("vm", "start", name)
+    running = json.loads(store.ok("vm", "disk", "info", name).stdout)  # locked: asks QEMU
+    assert running[0]["virtual-size"] == 32 << 20
+    p = store.run("vm", "disk", "resize", name, "0", "64M")
+    assert p.returncode == 1 and "shut off" in p.stderr
+    store.ok("vm", "destroy", name)
