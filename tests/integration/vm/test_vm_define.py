@@ -84,3 +84,22 @@ def test_undefine_keeps_foreign_disks_by_default(store, boot_files, tmp_path):
     name = store.create_kernel_vm(boot_files, None, "--disk", raw)
     store.ok("vm", "undefine", name)
     assert store.vms() == [] and os.path.exists(raw)
+
+
+def test_qemu_missing_names_the_package(store, boot_files):
+    name = store.create_kernel_vm(boot_files)
+    p = subprocess.run([store.binary, "--root", store.root, "vm", "start", name],
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PATH="/nonexistent"))
+    one_error_line(p, "qemu-system-x86_64", "qemu-system-x86")
+    assert store.state(name) == "shut off"
+    p = subprocess.run([store.binary, "--root", store.root, "vm", "create", "x" + name,
+                        "--disk", "64M"], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PATH="/nonexistent"))
+    one_error_line(p, "qemu-img", "qemu-utils")
+    assert store.vms() == [name]
+
+
+def test_engine_kvm_is_not_vm_start(store, boot_files):
+    name = store.create_kernel_vm(boot_files, None, "--engine", "kvm")
+    one_error_line(store.run("vm", "start", name), "engine kvm", "v12n vm run")
