@@ -300,16 +300,6 @@ static int run_paths_make(const char *name, struct run_paths *p, v12n_error *err
     return 0;
 }
 
-/* A free VNC display: the VM's index among the defined VMs would collide
- * across stores, so take the first port nobody listens on. */
-static unsigned vnc_display_for(const char *name)
-{
-    unsigned h = 0;
-    for (const char *s = name; *s; s++)
-        h = h * 31 + (unsigned char)*s;
-    return 1 + h % 90;
-}
-
 static void fill_config(const struct vm_def *def, const struct vm_start_info *info,
                         const struct run_paths *p, struct qemu_vm_config *c)
 {
@@ -338,7 +328,8 @@ static void fill_config(const struct vm_def *def, const struct vm_start_info *in
     c->serial_path = p->serial;
     c->serial_log = p->log;
     c->display = def->display == VM_DISPLAY_VNC ? QEMU_DISPLAY_VNC : QEMU_DISPLAY_NONE;
-    c->vnc_display = vnc_display_for(def->name);
+    c->vnc_display = 1; /* QEMU takes the first free one; query-vnc says which */
+    c->vnc_to = 99;
     c->qmp_socket = p->qmp;
     c->pidfile = p->pid;
     c->daemonize = true;
@@ -377,6 +368,27 @@ static int start_prepare(const char *root, const struct vm_def *def, v12n_error 
     return vm_clean_run_dir(def->name, false, err);
 }
 
+/* The port QEMU's VNC server took ("127.0.0.1:5901"). */
+static int vnc_address(const struct vm_def *def, char *out, size_t len, v12n_error *err)
+{
+    struct qmp_client *c = NULL;
+    json_t *ret = NULL;
+    if (qmp_open(def->name, &c, err) < 0)
+        return -1;
+    int r = qmp_execute(c, "query-vnc", NULL, &ret, QMP_TIMEOUT_MS, err);
+    qmp_close(c);
+    if (r < 0)
+        return v12n_error_wrap(err, "vm %s", def->name);
+    const char *host = json_string_value(json_object_get(ret, "host"));
+    const char *port = json_string_value(json_object_get(ret, "service"));
+    if (host != NULL && port != NULL)
+        snprintf(out, len, "%s:%s", host, port);
+    else
+        r = v12n_fail(err, 0, "vm %s: QEMU reports no VNC server", def->name);
+    json_decref(ret);
+    return r;
+}
+
 int vm_start(const char *root, const struct vm_def *def, struct vm_start_info *info,
              v12n_error *err)
 {
@@ -400,8 +412,8 @@ int vm_start(const char *root, const struct vm_def *def, struct vm_start_info *i
         r = run_qemu(def, argv, err);
     v12n_strv_free(argv);
     snprintf(info->console, sizeof info->console, "%s", p.serial);
-    if (def->display == VM_DISPLAY_VNC)
-        snprintf(info->vnc, sizeof info->vnc, "127.0.0.1:%u", 5900 + c.vnc_display);
+    if (r == 0 && def->display == VM_DISPLAY_VNC)
+        r = vnc_address(def, info->vnc, sizeof info->vnc, err);
     run_paths_free(&p);
     return r;
 }

@@ -120,7 +120,7 @@ static int validate(const struct qemu_vm_config *c, const char *vm, v12n_error *
         return v12n_fail(err, 0, "vm %s: net tap: no interface name", vm);
     if (c->serial != QEMU_SERIAL_NONE && (c->serial_path == NULL || c->serial_path[0] == '\0'))
         return v12n_fail(err, 0, "vm %s: serial: no path", vm);
-    if (c->display == QEMU_DISPLAY_VNC && c->vnc_display > 99)
+    if (c->display == QEMU_DISPLAY_VNC && (c->vnc_display > 99 || c->vnc_to > 99))
         return v12n_fail(err, 0, "vm %s: vnc display %u out of range", vm, c->vnc_display);
     if (c->daemonize && c->pidfile == NULL)
         return v12n_fail(err, 0, "vm %s: daemonize needs a pidfile to find QEMU again", vm);
@@ -238,7 +238,10 @@ static void add_control(struct argv_builder *b, const struct qemu_vm_config *c)
         add(b, "-vga");
         add(b, "std");
         add(b, "-vnc");
-        addf(b, "127.0.0.1:%u", c->vnc_display);
+        if (c->vnc_to > c->vnc_display)
+            addf(b, "127.0.0.1:%u,to=%u", c->vnc_display, c->vnc_to);
+        else
+            addf(b, "127.0.0.1:%u", c->vnc_display);
     } else {
         add(b, "-display");
         add(b, "none");

@@ -44,6 +44,7 @@ struct qemu_vm_config {
     const char *boot_order;  /* firmware boot order ("c" disk, "d" cdrom), NULL: QEMU's */
     enum qemu_display display;
     unsigned vnc_display; /* 127.0.0.1:5900+N */
+    unsigned vnc_to;      /* > vnc_display: QEMU takes the first free display up to this */
     const char *qmp_socket;
     const char *pidfile;
     bool daemonize;

@@ -124,10 +124,13 @@ def test_same_name_in_two_stores(store, boot_files, tmp_path):
 def test_vnc_display_on_localhost(store, boot_files):
     import re
     import socket
-    name = store.create_kernel_vm(boot_files, None, "--display", "vnc")
-    p = store.ok("vm", "start", name)
-    m = re.search(r"VNC display at 127\.0\.0\.1:(\d+)", p.stderr)
-    assert m, p.stderr
-    with socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=10) as s:
-        assert s.recv(12).startswith(b"RFB ")  # a VNC server's greeting
-    store.ok("vm", "destroy", name)
+    ports = []
+    for _ in range(2):  # two at once: each gets a free display
+        name = store.create_kernel_vm(boot_files, None, "--display", "vnc")
+        p = store.ok("vm", "start", name)
+        m = re.search(r"VNC display at 127\.0\.0\.1:(\d+)", p.stderr)
+        assert m, p.stderr
+        ports.append(int(m.group(1)))
+        with socket.create_connection(("127.0.0.1", ports[-1]), timeout=10) as s:
+            assert s.recv(12).startswith(b"RFB ")  # a VNC server's greeting
+    assert ports[0] != ports[1]
