@@ -134,3 +134,13 @@ def test_vnc_display_on_localhost(store, boot_files):
         with socket.create_connection(("127.0.0.1", ports[-1]), timeout=10) as s:
             assert s.recv(12).startswith(b"RFB ")  # a VNC server's greeting
     assert ports[0] != ports[1]
+
+
+def test_shutdown_forces_off_a_guest_that_ignores_the_button(store, boot_files):
+    name = store.create_kernel_vm(boot_files)
+    store.ok("vm", "start", name)
+    # at once: the kernel is still booting, nothing listens to the power button
+    p = store.ok("vm", "shutdown", "--timeout", "0", name)
+    assert "forced off" in p.stderr
+    assert store.state(name) == "shut off"
+    assert initramfs.PRESSED not in store.log(name)
