@@ -25,6 +25,16 @@ static const int allowed[] = {
 
 static const unsigned long allowed_ioctls[] = {KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS};
 
+/* ioctl's request is an unsigned int: compare its low 32 bits only (the
+ * upper half of the register is not defined).  Spelled out rather than
+ * SCMP_A1(), whose initializer leaves fields implicit (clang's
+ * -Wmissing-field-initializers). */
+static struct scmp_arg_cmp ioctl_request(unsigned long request)
+{
+    return (struct scmp_arg_cmp){
+        .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = request};
+}
+
 int vcpu_seccomp_install(unsigned index, v12n_error *err)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
@@ -35,7 +45,7 @@ int vcpu_seccomp_install(unsigned index, v12n_error *err)
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
     for (size_t i = 0; r == 0 && i < sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]); i++)
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                             SCMP_A1(SCMP_CMP_EQ, allowed_ioctls[i]));
+                             ioctl_request(allowed_ioctls[i]));
     if (r == 0)
         r = seccomp_load(ctx);
     seccomp_release(ctx);
