@@ -98,6 +98,11 @@ char *engine_now(void);
 /* Mount the container's rootfs from its image layers (nothing when mounted). */
 int engine_rootfs_prepare(const struct engine *e, const struct engine_container *c,
                           v12n_error *err);
+/* The same through a store the caller holds open, without the mounted check
+ * (engine_create: the rootfs was made a moment ago). */
+struct store;
+int engine_rootfs_mount_from(const struct engine *e, struct store *s,
+                             const struct engine_container *c, v12n_error *err);
 
 struct engine_launch {
     int attach_fd; /* a connected attach client (the caller's end), or -1 */

@@ -31,16 +31,26 @@ static bool is_mountpoint(const char *path, const char *parent)
 
 int engine_rootfs_prepare(const struct engine *e, const struct engine_container *c, v12n_error *err)
 {
-    char dir[4200], merged[4200], upper[4200], work[4200];
+    char dir[4200], merged[4200];
     engine_path(e, c->id, "", dir, sizeof dir);
     engine_path(e, c->id, "rootfs", merged, sizeof merged);
     if (is_mountpoint(merged, dir))
         return 0;
-    engine_path(e, c->id, "upper", upper, sizeof upper);
-    engine_path(e, c->id, "work", work, sizeof work);
     struct store *s;
     if (store_open(e->root, STORE_NO_SYNC, &s, err) < 0)
         return v12n_error_wrap(err, "container %s", c->name);
+    int r = engine_rootfs_mount_from(e, s, c, err);
+    store_close(s);
+    return r;
+}
+
+int engine_rootfs_mount_from(const struct engine *e, struct store *s,
+                             const struct engine_container *c, v12n_error *err)
+{
+    char merged[4200], upper[4200], work[4200];
+    engine_path(e, c->id, "rootfs", merged, sizeof merged);
+    engine_path(e, c->id, "upper", upper, sizeof upper);
+    engine_path(e, c->id, "work", work, sizeof work);
     struct store_image img = {0};
     int r = store_image_resolve(s, c->image_id, &img, err);
     char **lowers = NULL;
@@ -62,7 +72,6 @@ int engine_rootfs_prepare(const struct engine *e, const struct engine_container 
         free(lowers[i]);
     free(lowers);
     store_image_clear(&img);
-    store_close(s);
     return r < 0 ? v12n_error_wrap(err, "container %s", c->name) : 0;
 }
 
