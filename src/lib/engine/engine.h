@@ -127,6 +127,11 @@ int engine_remove(const struct engine *e, const char *ref, bool force, v12n_erro
 int engine_teardown(const struct engine *e, const char *id, v12n_error *err);
 /* Delete everything of an exited container (dir, image pin). */
 int engine_destroy(const struct engine *e, const char *id, v12n_error *err);
+/* engine_destroy in two steps: detach leaves nothing any command can see
+ * (runtime state, mount, pin gone; the directory renamed to a hidden
+ * containers/.removing-<id>), finish deletes that directory. */
+int engine_destroy_detach(const struct engine *e, const char *id, v12n_error *err);
+void engine_destroy_finish(const struct engine *e, const char *id);
 
 struct monitor_io;
 /* After the init exited: record the exit, clean up (and remove, --rm), then

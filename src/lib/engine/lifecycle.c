@@ -293,7 +293,15 @@ int engine_teardown(const struct engine *e, const char *id, v12n_error *err)
     return 0;
 }
 
-int engine_destroy(const struct engine *e, const char *id, v12n_error *err)
+/* Where a removed container's directory waits for its deletion: not a
+ * container id, so no listing, name or lookup sees it. */
+static const char *trash_path(const struct engine *e, const char *id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/containers/.removing-%s", e->root, id);
+    return buf;
+}
+
+int engine_destroy_detach(const struct engine *e, const char *id, v12n_error *err)
 {
     if (engine_teardown(e, id, err) < 0)
         return -1;
@@ -309,14 +317,34 @@ int engine_destroy(const struct engine *e, const char *id, v12n_error *err)
         }
     }
     engine_container_clear(&c);
-    char dir[4200];
+    char dir[4200], trash[4200];
     engine_path(e, id, "", dir, sizeof dir);
+    trash_path(e, id, trash, sizeof trash);
     int lock = engine_lock(e, err);
     if (lock < 0)
         return -1;
-    int r = v12n_rm_rf(dir, err);
+    /* One rename takes it out of sight; deleting the files (each a wait for
+     * a discard on this host's ext4) can come after the client is told. */
+    int r = 0;
+    if (rename(dir, trash) < 0 && errno != ENOENT)
+        r = v12n_rm_rf(dir, err);
     engine_unlock(lock);
     return r;
+}
+
+void engine_destroy_finish(const struct engine *e, const char *id)
+{
+    char trash[4200];
+    v12n_error ignored = {0};
+    v12n_rm_rf(trash_path(e, id, trash, sizeof trash), &ignored);
+}
+
+int engine_destroy(const struct engine *e, const char *id, v12n_error *err)
+{
+    if (engine_destroy_detach(e, id, err) < 0)
+        return -1;
+    char trash[4200];
+    return v12n_rm_rf(trash_path(e, id, trash, sizeof trash), err);
 }
 
 int engine_remove(const struct engine *e, const char *ref, bool force, v12n_error *err)

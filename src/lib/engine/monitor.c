@@ -160,6 +160,14 @@ static int create_and_start(struct monitor *m, v12n_error *err)
     return 0;
 }
 
+/* The init has exited (not reaped: the loop does that). */
+static bool init_exited(const struct monitor *m)
+{
+    siginfo_t info = {0};
+    return waitid(P_PID, (id_t)m->io.init_pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid != 0;
+}
+
 static int set_state_running(struct monitor *m, v12n_error *err)
 {
     int lock = engine_lock(m->e, err);
@@ -221,11 +229,14 @@ void engine_monitor_finish(const struct engine *e, const char *id, struct monito
     /* --rm: gone before the client hears the exit code (Docker's promise).
      * The record is not rewritten as exited first: it is removed with the
      * rest, and only kept (exited) when the removal fails. */
-    if (!auto_remove || engine_destroy(e, id, &ignored) < 0) {
+    bool detached = auto_remove && engine_destroy_detach(e, id, &ignored) == 0;
+    if (!detached) {
         engine_teardown(e, id, &ignored);
         set_state_exited(&m);
     }
     monitor_send_exit(io, io->exit_code);
+    if (detached)
+        engine_destroy_finish(e, id);
 }
 
 /* Become the small static monitor (engine->monitor_bin) for the steady
@@ -238,9 +249,7 @@ static void become_small(struct monitor *m)
         return;
     /* A short-lived container has exited already: finishing here saves
      * two execs (`run --rm busybox true`). */
-    siginfo_t info = {0};
-    if (waitid(P_PID, (id_t)m->io.init_pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid != 0)
+    if (init_exited(m))
         return;
     int self = open("/proc/self/exe", O_RDONLY);
     if (self < 0)
@@ -313,7 +322,10 @@ void engine_monitor_main(const struct engine *e, const char *id, int ready_fd, i
             v12n_fail_errno(&err, "open %s", log_path);
         else if (client_fd >= 0)
             monitor_add_client(&m.io, client_fd);
-        if (m.io.log_fd >= 0 && create_and_start(&m, &err) == 0)
+        /* A --rm container that is already over (`run --rm busybox true`)
+         * goes from created to removed: its record is not rewritten twice. */
+        if (m.io.log_fd >= 0 && create_and_start(&m, &err) == 0 &&
+            !(m.c.auto_remove && init_exited(&m)))
             set_state_running(&m, &err);
     }
     if (err.errnum != 0 || err.msg[0] != '\0') {
