@@ -129,9 +129,10 @@ int engine_teardown(const struct engine *e, const char *id, v12n_error *err);
 int engine_destroy(const struct engine *e, const char *id, v12n_error *err);
 /* engine_destroy in two steps: detach leaves nothing any command can see
  * (runtime state, mount, pin gone; the directory renamed to a hidden
- * containers/.removing-<id>), finish deletes that directory. */
+ * containers/.removing-<id>), finish deletes every such directory (also
+ * those a monitor killed in between left). */
 int engine_destroy_detach(const struct engine *e, const char *id, v12n_error *err);
-void engine_destroy_finish(const struct engine *e, const char *id);
+void engine_destroy_finish(const struct engine *e);
 
 struct monitor_io;
 /* After the init exited: record the exit, clean up (and remove, --rm), then

@@ -1,5 +1,6 @@
 /* A container's life outside the monitor: its rootfs, launching the
  * monitor, waiting, signals, stop, removal. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -295,9 +296,11 @@ int engine_teardown(const struct engine *e, const char *id, v12n_error *err)
 
 /* Where a removed container's directory waits for its deletion: not a
  * container id, so no listing, name or lookup sees it. */
+#define TRASH_PREFIX ".removing-"
+
 static const char *trash_path(const struct engine *e, const char *id, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/containers/.removing-%s", e->root, id);
+    snprintf(buf, len, "%s/containers/" TRASH_PREFIX "%s", e->root, id);
     return buf;
 }
 
@@ -332,11 +335,25 @@ int engine_destroy_detach(const struct engine *e, const char *id, v12n_error *er
     return r;
 }
 
-void engine_destroy_finish(const struct engine *e, const char *id)
+void engine_destroy_finish(const struct engine *e)
 {
-    char trash[4200];
-    v12n_error ignored = {0};
-    v12n_rm_rf(trash_path(e, id, trash, sizeof trash), &ignored);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/containers", e->root);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    /* Every hidden directory: this container's, and any a killed monitor
+     * left.  Two monitors deleting the same one is harmless (ENOENT). */
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, TRASH_PREFIX, strlen(TRASH_PREFIX)) != 0)
+            continue;
+        char path[4200];
+        v12n_error ignored = {0};
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        v12n_rm_rf(path, &ignored);
+    }
+    closedir(d);
 }
 
 int engine_destroy(const struct engine *e, const char *id, v12n_error *err)

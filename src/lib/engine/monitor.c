@@ -236,7 +236,7 @@ void engine_monitor_finish(const struct engine *e, const char *id, struct monito
     }
     monitor_send_exit(io, io->exit_code);
     if (detached)
-        engine_destroy_finish(e, id);
+        engine_destroy_finish(e);
 }
 
 /* Become the small static monitor (engine->monitor_bin) for the steady
