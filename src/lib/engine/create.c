@@ -88,7 +88,7 @@ static int reserve(const struct engine *e, const struct engine_create_args *a,
     return r;
 }
 
-static int write_bundle(const struct engine *e, const struct engine_create_args *a,
+static int write_bundle(const struct engine *e, struct store *s, const struct engine_create_args *a,
                         struct engine_container *c, v12n_error *err)
 {
     char upper[4200], work[4200], rootfs[4200], etc[4200], config_path[4200];
@@ -99,7 +99,7 @@ static int write_bundle(const struct engine *e, const struct engine_create_args 
     engine_path(e, c->id, "config.json", config_path, sizeof config_path);
     if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(rootfs, 0755) < 0)
         return v12n_fail_errno(err, "container %s: mkdir", c->name);
-    if (engine_rootfs_prepare(e, c, err) < 0)
+    if (engine_rootfs_mount_from(e, s, c, err) < 0)
         return -1;
     struct engine_bundle_paths paths = {.rootfs = rootfs, .etc_dir = etc, .container_id = c->id};
     char host[256];
@@ -127,7 +127,7 @@ int engine_create(const struct engine *e, struct store *s, const struct engine_c
     }
     char owner[128];
     snprintf(owner, sizeof owner, "container %s", out->id);
-    if (store_image_pin(s, a->image_id, owner, err) < 0 || write_bundle(e, a, out, err) < 0) {
+    if (store_image_pin(s, a->image_id, owner, err) < 0 || write_bundle(e, s, a, out, err) < 0) {
         v12n_error ignored = {0};
         engine_destroy(e, out->id, &ignored);
         engine_container_clear(out);

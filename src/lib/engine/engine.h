@@ -98,6 +98,11 @@ char *engine_now(void);
 /* Mount the container's rootfs from its image layers (nothing when mounted). */
 int engine_rootfs_prepare(const struct engine *e, const struct engine_container *c,
                           v12n_error *err);
+/* The same through a store the caller holds open, without the mounted check
+ * (engine_create: the rootfs was made a moment ago). */
+struct store;
+int engine_rootfs_mount_from(const struct engine *e, struct store *s,
+                             const struct engine_container *c, v12n_error *err);
 
 struct engine_launch {
     int attach_fd; /* a connected attach client (the caller's end), or -1 */
@@ -122,6 +127,12 @@ int engine_remove(const struct engine *e, const char *ref, bool force, v12n_erro
 int engine_teardown(const struct engine *e, const char *id, v12n_error *err);
 /* Delete everything of an exited container (dir, image pin). */
 int engine_destroy(const struct engine *e, const char *id, v12n_error *err);
+/* engine_destroy in two steps: detach leaves nothing any command can see
+ * (runtime state, mount, pin gone; the directory renamed to a hidden
+ * containers/.removing-<id>), finish deletes every such directory (also
+ * those a monitor killed in between left). */
+int engine_destroy_detach(const struct engine *e, const char *id, v12n_error *err);
+void engine_destroy_finish(const struct engine *e);
 
 struct monitor_io;
 /* After the init exited: record the exit, clean up (and remove, --rm), then

@@ -1,5 +1,6 @@
 /* A container's life outside the monitor: its rootfs, launching the
  * monitor, waiting, signals, stop, removal. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,16 +32,26 @@ static bool is_mountpoint(const char *path, const char *parent)
 
 int engine_rootfs_prepare(const struct engine *e, const struct engine_container *c, v12n_error *err)
 {
-    char dir[4200], merged[4200], upper[4200], work[4200];
+    char dir[4200], merged[4200];
     engine_path(e, c->id, "", dir, sizeof dir);
     engine_path(e, c->id, "rootfs", merged, sizeof merged);
     if (is_mountpoint(merged, dir))
         return 0;
-    engine_path(e, c->id, "upper", upper, sizeof upper);
-    engine_path(e, c->id, "work", work, sizeof work);
     struct store *s;
     if (store_open(e->root, STORE_NO_SYNC, &s, err) < 0)
         return v12n_error_wrap(err, "container %s", c->name);
+    int r = engine_rootfs_mount_from(e, s, c, err);
+    store_close(s);
+    return r;
+}
+
+int engine_rootfs_mount_from(const struct engine *e, struct store *s,
+                             const struct engine_container *c, v12n_error *err)
+{
+    char merged[4200], upper[4200], work[4200];
+    engine_path(e, c->id, "rootfs", merged, sizeof merged);
+    engine_path(e, c->id, "upper", upper, sizeof upper);
+    engine_path(e, c->id, "work", work, sizeof work);
     struct store_image img = {0};
     int r = store_image_resolve(s, c->image_id, &img, err);
     char **lowers = NULL;
@@ -62,7 +73,6 @@ int engine_rootfs_prepare(const struct engine *e, const struct engine_container 
         free(lowers[i]);
     free(lowers);
     store_image_clear(&img);
-    store_close(s);
     return r < 0 ? v12n_error_wrap(err, "container %s", c->name) : 0;
 }
 
@@ -284,7 +294,17 @@ int engine_teardown(const struct engine *e, const char *id, v12n_error *err)
     return 0;
 }
 
-int engine_destroy(const struct engine *e, const char *id, v12n_error *err)
+/* Where a removed container's directory waits for its deletion: not a
+ * container id, so no listing, name or lookup sees it. */
+#define TRASH_PREFIX ".removing-"
+
+static const char *trash_path(const struct engine *e, const char *id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/containers/" TRASH_PREFIX "%s", e->root, id);
+    return buf;
+}
+
+int engine_destroy_detach(const struct engine *e, const char *id, v12n_error *err)
 {
     if (engine_teardown(e, id, err) < 0)
         return -1;
@@ -300,14 +320,48 @@ int engine_destroy(const struct engine *e, const char *id, v12n_error *err)
         }
     }
     engine_container_clear(&c);
-    char dir[4200];
+    char dir[4200], trash[4200];
     engine_path(e, id, "", dir, sizeof dir);
+    trash_path(e, id, trash, sizeof trash);
     int lock = engine_lock(e, err);
     if (lock < 0)
         return -1;
-    int r = v12n_rm_rf(dir, err);
+    /* One rename takes it out of sight; deleting the files (each a wait for
+     * a discard on this host's ext4) can come after the client is told. */
+    int r = 0;
+    if (rename(dir, trash) < 0 && errno != ENOENT)
+        r = v12n_rm_rf(dir, err);
     engine_unlock(lock);
     return r;
+}
+
+void engine_destroy_finish(const struct engine *e)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/containers", e->root);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    /* Every hidden directory: this container's, and any a killed monitor
+     * left.  Two monitors deleting the same one is harmless (ENOENT). */
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, TRASH_PREFIX, strlen(TRASH_PREFIX)) != 0)
+            continue;
+        char path[4200];
+        v12n_error ignored = {0};
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        v12n_rm_rf(path, &ignored);
+    }
+    closedir(d);
+}
+
+int engine_destroy(const struct engine *e, const char *id, v12n_error *err)
+{
+    if (engine_destroy_detach(e, id, err) < 0)
+        return -1;
+    char trash[4200];
+    return v12n_rm_rf(trash_path(e, id, trash, sizeof trash), err);
 }
 
 int engine_remove(const struct engine *e, const char *ref, bool force, v12n_error *err)

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/monitor_loop.h"
@@ -167,11 +168,26 @@ static void drain(struct monitor_io *m)
     }
 }
 
-void monitor_loop(struct monitor_io *m)
+static long now_ms(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool monitor_serve(struct monitor_io *m, int timeout_ms)
+{
+    long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
     /* The init may have exited before the signalfd existed. */
     reap(m);
     while (!m->exited) {
+        int wait = -1;
+        if (timeout_ms >= 0) {
+            long left = deadline - now_ms();
+            if (left <= 0)
+                return false;
+            wait = (int)left;
+        }
         struct pollfd p[4 + MONITOR_MAX_CLIENTS];
         int n = 0;
         p[n++] = (struct pollfd){.fd = m->sig_fd, .events = POLLIN};
@@ -180,11 +196,14 @@ void monitor_loop(struct monitor_io *m)
         p[n++] = (struct pollfd){.fd = m->errfd, .events = POLLIN};
         for (int i = 0; i < MONITOR_MAX_CLIENTS; i++)
             p[n++] = (struct pollfd){.fd = m->clients[i], .events = POLLIN};
-        if (poll(p, (nfds_t)n, -1) < 0) {
+        int ready = poll(p, (nfds_t)n, wait);
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
+        if (ready == 0)
+            continue; /* the deadline is checked above */
         if (p[2].revents != 0 && pump_output(m, p[2].fd, false) == 0) {
             if (m->master >= 0)
                 close_fd(&m->master);
@@ -205,4 +224,10 @@ void monitor_loop(struct monitor_io *m)
             reap(m);
     }
     drain(m);
+    return true;
+}
+
+void monitor_loop(struct monitor_io *m)
+{
+    monitor_serve(m, -1);
 }

@@ -33,6 +33,9 @@ void monitor_broadcast(struct monitor_io *m, uint8_t type, const void *data, siz
 int monitor_signals(struct monitor_io *m);
 /* Serve until the init exits, then drain the output left. */
 void monitor_loop(struct monitor_io *m);
+/* The same for at most timeout_ms (-1: no limit): true once the init has
+ * exited (output drained), false when the time ran out first. */
+bool monitor_serve(struct monitor_io *m, int timeout_ms);
 /* Send the exit code to every client and close them. */
 void monitor_send_exit(struct monitor_io *m, int code);
 

@@ -164,6 +164,28 @@ def test_rm_flag_leaves_nothing(engine):
     assert engine.runtime_states() == []
 
 
+def test_rm_flag_deletes_hidden_leftovers_after_the_exit_code(engine):
+    # what a monitor killed between hiding and deleting a directory leaves
+    stale = os.path.join(engine.root, "containers", ".removing-" + "0" * 64)
+    os.makedirs(os.path.join(stale, "upper", "etc"))
+    with open(os.path.join(stale, "upper", "etc", "f"), "w") as f:
+        f.write("x")
+    assert engine.ok("ps", "-a").count("\n") == 1
+    assert engine("run", "--rm", "busybox", "true").returncode == 0
+    containers = os.path.join(engine.root, "containers")
+    wait_until(lambda: not [n for n in os.listdir(containers) if n.startswith(".removing-")],
+               10, "the hidden directories' deletion")
+    assert engine.container_dirs() == []
+
+
+def test_run_longer_than_the_monitors_grace_keeps_output_and_exit_code(engine):
+    # past 250 ms the monitor becomes v12n-monitor with the client attached
+    r = engine("run", "--rm", "busybox", "sh", "-c", "echo before; sleep 0.6; echo after; exit 6")
+    assert r.returncode == 6
+    assert r.stdout == "before\nafter\n"
+    assert engine.container_dirs() == []
+
+
 def test_rm_force_of_running_container_leaves_nothing(engine):
     cid = engine.ok("run", "-d", "busybox", "sleep", "1000").strip()
     info = engine.inspect(cid)
