@@ -10,10 +10,10 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/hot-text.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 prof=$repo/build-prof
-cc -O2 -fPIC -c "$repo/bench/hot-text/profile-hook.c" -o "$work/hook.o"
-[ -d "$prof" ] || meson setup "$prof" "$repo" -Dtests=false -Dc_args=-finstrument-functions \
-    -Dc_link_args="$work/hook.o" >/dev/null
-meson configure "$prof" -Dc_link_args="$work/hook.o"
+mkdir -p "$prof"
+cc -O2 -fPIC -c "$repo/bench/hot-text/profile-hook.c" -o "$prof/profile-hook.o"
+[ -f "$prof/build.ninja" ] || meson setup "$prof" "$repo" -Dtests=false \
+    -Dc_args=-finstrument-functions -Dc_link_args="$prof/profile-hook.o" >/dev/null
 ninja -C "$prof" src/v12n >/dev/null
 v=$prof/src/v12n
 "$repo/scripts/mkbundle.sh" "$work/b" "$v" >/dev/null
