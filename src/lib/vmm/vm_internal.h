@@ -52,6 +52,10 @@ struct vm {
     struct virtio_mmio virtio[VM_MAX_VIRTIO];
     unsigned n_virtio;
     char *cmdline; /* the user's, plus a virtio_mmio.device= per device */
+    /* --console virtio: the terminal reader (which sees Ctrl-a x) writes the
+     * rest of the input into [1]; the virtio console reads [0]. */
+    int console_pipe[2];
+    pthread_t loop_thread;
     struct rtc rtc;
 };
 
@@ -65,8 +69,9 @@ int vcpu_setup_boot(struct vcpu *c, v12n_error *err);
 int vcpu_start(struct vcpu *c, v12n_error *err);
 void vcpu_kick(struct vcpu *c);
 void vcpu_destroy(struct vcpu *c);
-/* Confine the calling vCPU thread (vcpu_seccomp.c). */
+/* Confine the calling vCPU or event-loop thread (thread_seccomp.c). */
 int vcpu_seccomp_install(unsigned index, v12n_error *err);
+int loop_seccomp_install(v12n_error *err);
 
 /* CPUID: the host-supported table, adjusted (KVM signature, no features a
  * PVM host cannot run); per vCPU the APIC id is patched in. */

@@ -56,7 +56,7 @@ int vm_virtio_init(struct vm *vm, const struct vm_config *cfg, v12n_error *err)
         if (attach(vm, virtio_net_create(&cfg->nets[i], &vm->services, err), err) < 0)
             return -1;
     if (cfg->virtio_console &&
-        attach(vm, virtio_console_create(cfg->console_in, cfg->console_out, &vm->services, err),
+        attach(vm, virtio_console_create(vm->console_pipe[0], cfg->console_out, &vm->services, err),
                err) < 0)
         return -1;
     if (cfg->rng && attach(vm, virtio_rng_create(&vm->services, err), err) < 0)

@@ -117,7 +117,7 @@ def test_initrd_and_cmdline_reach_the_guest_memory(vm_run, guests, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-def test_vcpu_threads_run_under_seccomp(v12n, guests):
+def test_vcpu_and_loop_threads_run_under_seccomp(v12n, guests):
     import subprocess
     import time
 
@@ -133,10 +133,11 @@ def test_vcpu_threads_run_under_seccomp(v12n, guests):
                 with open("/proc/%d/task/%s/status" % (p.pid, tid)) as f:
                     st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
                 modes[st["Name"]] = st["Seccomp"]
-            if modes.get("vcpu0") == "2" and modes.get("vcpu1") == "2":
+            if modes.get("vcpu0") == "2" and modes.get("vcpu1") == "2" and modes.get("vmm-loop") == "2":
                 break
             time.sleep(0.05)
         assert modes.get("vcpu0") == "2" and modes.get("vcpu1") == "2", modes
+        assert modes.get("vmm-loop") == "2", modes
         p.stdin.write(b"\x01x")
         p.stdin.flush()
         assert p.wait(timeout=30) == 66
