@@ -85,6 +85,7 @@ def test_tap_that_does_not_exist(vm_run, guests):
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "v12nnosuchtap" in lines[0], r.stderr
+    assert not os.path.exists("/sys/class/net/v12nnosuchtap")  # not created by TUNSETIFF
 
 
 def test_missing_disk(vm_run, guests, tmp_path):
