@@ -31,8 +31,10 @@ static const int common[] = {
 /* The event loop waits; it does not run vCPUs. */
 static const int loop_only[] = {SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait)};
 
-/* ioctl by request: a vCPU runs, raises lines (serial) and reads its
- * registers for error reports; the loop only raises lines (virtio). */
+/* ioctl by request: a vCPU runs, raises lines (serial; virtio without
+ * irqfds) and reads its registers for error reports; the loop raises virtio
+ * interrupts by writing irqfds, and needs KVM_IRQ_LINE only where KVM has no
+ * irqfd. */
 static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_IRQ_LINE, KVM_GET_REGS};
 static const unsigned long loop_ioctls[] = {KVM_IRQ_LINE};
 
@@ -48,9 +50,12 @@ static int add_rules(scmp_filter_ctx ctx, const struct allowlist *a)
     int r = 0;
     for (size_t i = 0; r == 0 && i < a->n_syscalls; i++)
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, a->syscalls[i], 0);
-    for (size_t i = 0; r == 0 && i < a->n_ioctls; i++)
-        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                             SCMP_A1(SCMP_CMP_EQ, a->ioctls[i]));
+    for (size_t i = 0; r == 0 && i < a->n_ioctls; i++) {
+        /* spelled out: clang's -Wmissing-field-initializers rejects SCMP_A1 */
+        const struct scmp_arg_cmp request = {
+            .arg = 1, .op = SCMP_CMP_EQ, .datum_a = a->ioctls[i], .datum_b = 0};
+        r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &request);
+    }
     return r;
 }
 
@@ -79,12 +84,12 @@ int vcpu_seccomp_install(unsigned index, v12n_error *err)
     return 0;
 }
 
-int loop_seccomp_install(v12n_error *err)
+int loop_seccomp_install(bool irq_line, v12n_error *err)
 {
     const struct allowlist a = {.syscalls = loop_only,
                                 .n_syscalls = N(loop_only),
                                 .ioctls = loop_ioctls,
-                                .n_ioctls = N(loop_ioctls)};
+                                .n_ioctls = irq_line ? N(loop_ioctls) : 0};
     int r = install(&a);
     if (r < 0)
         return v12n_fail(err, -r, "event loop: install the seccomp filter");

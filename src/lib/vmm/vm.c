@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -62,12 +63,39 @@ int vm_irq_line(struct vm *vm, unsigned gsi, int level, v12n_error *err)
     return 0;
 }
 
-/* vmm_services for devices: edge interrupts, loop watches, ioeventfds. */
+int vm_irqfd_create(struct vm *vm, unsigned gsi, v12n_error *err)
+{
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) <= 0)
+        return v12n_fail(err, ENOTSUP, "irq %u: KVM offers no irqfd", gsi);
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0)
+        return v12n_fail_errno(err, "irq %u: eventfd", gsi);
+    struct kvm_irqfd irqfd = {.fd = (uint32_t)fd, .gsi = gsi};
+    if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+        v12n_fail_errno(err, "irq %u: KVM_IRQFD", gsi);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* vmm_services for devices: edge interrupts (one eventfd write where the
+ * device has an irqfd: no ioctl from the thread that raises it), loop
+ * watches, ioeventfds. */
 static int svc_irq_raise(void *ctx, unsigned gsi, v12n_error *err)
 {
-    if (vm_irq_line(ctx, gsi, 1, err) < 0)
+    struct vm *vm = ctx;
+    for (unsigned i = 0; i < vm->n_virtio; i++) {
+        if (vm->virtio[i].gsi != gsi || vm->irqfds[i] < 0)
+            continue;
+        uint64_t one = 1;
+        if (write(vm->irqfds[i], &one, sizeof(one)) < 0 && errno != EAGAIN)
+            return v12n_fail_errno(err, "irq %u: irqfd", gsi);
+        return 0; /* EAGAIN: the counter is full, an interrupt is pending anyway */
+    }
+    if (vm_irq_line(vm, gsi, 1, err) < 0)
         return -1;
-    return vm_irq_line(ctx, gsi, 0, err);
+    return vm_irq_line(vm, gsi, 0, err);
 }
 
 static int svc_watch_fd(void *ctx, int fd, void (*cb)(void *arg), void *arg, v12n_error *err)
@@ -275,6 +303,8 @@ static int open_console_pipe(struct vm *vm, const struct vm_config *cfg, v12n_er
         return 0;
     if (pipe2(vm->console_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
         vm->console_pipe[0] = vm->console_pipe[1] = -1;
+        for (unsigned i = 0; i < VM_MAX_VIRTIO; i++)
+            vm->irqfds[i] = -1;
         return v12n_fail_errno(err, "virtio console: pipe");
     }
     return 0;
@@ -325,7 +355,10 @@ static void *loop_thread(void *arg)
 {
     struct vm *vm = arg;
     v12n_error e = {0};
-    if (loop_seccomp_install(&e) < 0 || vmm_loop_run(&vm->loop, &e) < 0)
+    bool irq_line = false;
+    for (unsigned i = 0; i < vm->n_virtio; i++)
+        irq_line |= vm->irqfds[i] < 0;
+    if (loop_seccomp_install(irq_line, &e) < 0 || vmm_loop_run(&vm->loop, &e) < 0)
         vm_request_stop(vm, VM_STOP_ERROR, 0, &e);
     return NULL;
 }
