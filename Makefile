@@ -77,6 +77,7 @@ bench: build
 	bench/unpack.sh $(BUILD)
 	bench/vm.sh $(BUILD)/src/v12n
 	bench/engine.sh $(BUILD)/src/v12n
+	bench/vm-qemu.sh $(BUILD)/src/v12n
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -8,6 +8,7 @@ PACKAGES="
   python3-pytest busybox-static iproute2 util-linux procps
   runc crun podman containerd uidmap hyperfine strace
   qemu-system-x86 qemu-utils seabios linux-image-amd64 cpio
+  grub-pc-bin grub-common xorriso mtools
 "
 missing=""
 for p in $PACKAGES; do

@@ -32,8 +32,8 @@ static void print_kvm(const struct host_kvm *k)
     static const char *explain[] = {
         [HOST_KVM_NONE] = "no KVM: virtual machines only through QEMU's TCG emulation",
         [HOST_KVM_HARDWARE] = "hardware-assisted: guests run at native speed",
-        [HOST_KVM_PVM] = "PVM, KVM without hardware support: only PVM guests run at speed, "
-                         "others are instruction-emulated",
+        [HOST_KVM_PVM] = ("PVM, KVM without hardware support: only PVM guests run at speed, "
+                          "others are instruction-emulated"),
         [HOST_KVM_OTHER] = "a KVM of unknown kind",
     };
     printf("KVM\n");

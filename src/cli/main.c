@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cli_engine.h"
 #include "cli_image.h"
+#include "cli_vm_manage.h"
 #include "container/selfclone.h"
 
 static int usage(FILE *out)
@@ -36,12 +37,29 @@ static int usage(FILE *out)
             "  ps          list containers [-a] [-q] [--format json]\n"
             "  start, stop, restart, kill, rm, logs, wait, inspect, attach, exec, top,\n"
             "  cp, rename, container prune   manage containers (as docker)\n"
+            "  vm CMD      VMs run by QEMU: create, start, shutdown, destroy, reboot,\n"
+            "              console, undefine, inspect, list (see v12n vm help)\n"
+            "  list        containers and VMs [--all] [--format json]\n"
+            "  info        what kinds of virtualization this host offers\n"
             "  version     print the version\n"
             "\n"
             "Global options: --root DIR  the image store (default /var/lib/v12n)\n"
             "\n"
             "Installed as v12n-runc, the binary is the OCI runtime itself.\n");
     return out == stdout ? 0 : 1;
+}
+
+/* `vm run` is v12n's own KVM monitor in the foreground (cli/vm.c); the other
+ * vm commands manage persistent VMs that QEMU runs (cli/vm_manage.c). */
+static int vm_dispatch(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "run") == 0)
+        return cli_vm_main(argc, argv);
+    int rc = cli_vm_manage(argc, argv);
+    if (rc != CLI_VM_UNKNOWN)
+        return rc;
+    fprintf(stderr, "v12n: vm: unknown command \"%s\" (see v12n vm help)\n", argv[1]);
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -76,7 +94,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "oci") == 0)
         return cli_oci_main(argc - 1, argv + 1);
     if (strcmp(cmd, "vm") == 0)
-        return cli_vm_main(argc - 1, argv + 1);
+        return vm_dispatch(argc - 1, argv + 1);
     static const struct {
         const char *name;
         int (*fn)(int argc, char **argv);
@@ -116,6 +134,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "info") == 0)
         return cli_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "list") == 0)
+        return cli_list(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("v12n version %s\n", V12N_VERSION);
         return 0;

@@ -120,10 +120,13 @@ static int validate(const struct qemu_vm_config *c, const char *vm, v12n_error *
         return v12n_fail(err, 0, "vm %s: net tap: no interface name", vm);
     if (c->serial != QEMU_SERIAL_NONE && (c->serial_path == NULL || c->serial_path[0] == '\0'))
         return v12n_fail(err, 0, "vm %s: serial: no path", vm);
-    if (c->display == QEMU_DISPLAY_VNC && c->vnc_display > 99)
+    if (c->display == QEMU_DISPLAY_VNC && (c->vnc_display > 99 || c->vnc_to > 99))
         return v12n_fail(err, 0, "vm %s: vnc display %u out of range", vm, c->vnc_display);
     if (c->daemonize && c->pidfile == NULL)
         return v12n_fail(err, 0, "vm %s: daemonize needs a pidfile to find QEMU again", vm);
+    if (c->boot_order != NULL && strspn(c->boot_order, "acdn") != strlen(c->boot_order))
+        return v12n_fail(err, 0, "vm %s: boot order \"%s\" is not made of a, c, d, n", vm,
+                         c->boot_order);
     if (c->mac != NULL && strspn(c->mac, "0123456789abcdefABCDEF:") != strlen(c->mac))
         return v12n_fail(err, 0, "vm %s: mac \"%s\" is not an address", vm, c->mac);
     return 0;
@@ -165,6 +168,10 @@ static void add_drives(struct argv_builder *b, const struct qemu_vm_config *c)
 
 static void add_kernel(struct argv_builder *b, const struct qemu_vm_config *c)
 {
+    if (c->boot_order != NULL) {
+        add(b, "-boot");
+        addf(b, "order=%s", c->boot_order);
+    }
     if (c->kernel == NULL)
         return;
     add(b, "-kernel");
@@ -208,8 +215,16 @@ static void add_serial(struct argv_builder *b, const struct qemu_vm_config *c)
     if (c->serial == QEMU_SERIAL_FILE) {
         add_path_opt(b, "-chardev", "file,id=serial0,path=", c->serial_path, NULL);
     } else if (c->serial == QEMU_SERIAL_SOCKET) {
-        add_path_opt(b, "-chardev", "socket,id=serial0,path=", c->serial_path,
-                     ",server=on,wait=off");
+        /* the log records the guest's output whether or not a client is connected */
+        auto_free char *log = c->serial_log ? qemu_escape_opt(c->serial_log) : NULL;
+        auto_free char *tail = NULL;
+        if ((c->serial_log != NULL && log == NULL) ||
+            asprintf(&tail, ",server=on,wait=off%s%s", log ? ",logfile=" : "", log ? log : "") <
+                0) {
+            b->oom = true;
+            return;
+        }
+        add_path_opt(b, "-chardev", "socket,id=serial0,path=", c->serial_path, tail);
     } else {
         return;
     }
@@ -223,7 +238,10 @@ static void add_control(struct argv_builder *b, const struct qemu_vm_config *c)
         add(b, "-vga");
         add(b, "std");
         add(b, "-vnc");
-        addf(b, "127.0.0.1:%u", c->vnc_display);
+        if (c->vnc_to > c->vnc_display)
+            addf(b, "127.0.0.1:%u,to=%u", c->vnc_display, c->vnc_to);
+        else
+            addf(b, "127.0.0.1:%u", c->vnc_display);
     } else {
         add(b, "-display");
         add(b, "none");

@@ -40,8 +40,11 @@ struct qemu_vm_config {
     const char *mac; /* NULL: QEMU's default */
     enum qemu_serial serial;
     const char *serial_path; /* log file or unix socket */
+    const char *serial_log;  /* with a socket: also log the output here (NULL: no log) */
+    const char *boot_order;  /* firmware boot order ("c" disk, "d" cdrom), NULL: QEMU's */
     enum qemu_display display;
     unsigned vnc_display; /* 127.0.0.1:5900+N */
+    unsigned vnc_to;      /* > vnc_display: QEMU takes the first free display up to this */
     const char *qmp_socket;
     const char *pidfile;
     bool daemonize;

@@ -51,9 +51,12 @@ static int add_rules(scmp_filter_ctx ctx, const struct allowlist *a)
     for (size_t i = 0; r == 0 && i < a->n_syscalls; i++)
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, a->syscalls[i], 0);
     for (size_t i = 0; r == 0 && i < a->n_ioctls; i++) {
-        /* spelled out: clang's -Wmissing-field-initializers rejects SCMP_A1 */
+        /* ioctl's request is an unsigned int: compare its low 32 bits only
+         * (the upper half of the register is not defined).  Spelled out
+         * rather than SCMP_A1(), whose initializer leaves fields implicit
+         * (clang's -Wmissing-field-initializers). */
         const struct scmp_arg_cmp request = {
-            .arg = 1, .op = SCMP_CMP_EQ, .datum_a = a->ioctls[i], .datum_b = 0};
+            .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = a->ioctls[i]};
         r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &request);
     }
     return r;
