@@ -169,3 +169,38 @@ def test_cpuid_kvm_signature_kvmclock_and_pvm_hiding(vm_run, guests):
     assert "kvmclock=1" in r.stdout
     if os.path.exists("/sys/module/kvm_pvm"):
         assert "cx16=0" in r.stdout  # the PVM emulator cannot run cmpxchg16b
+
+
+@pytest.mark.parametrize("how", ["ctrl-a-x", "sigterm"])
+def test_terminal_is_raw_while_running_and_restored(v12n, guests, how):
+    # On a terminal the VMM switches it to raw mode and restores it however
+    # it ends: Ctrl-a x, or SIGTERM (which only the unconfined main thread
+    # takes: the seccomp-confined threads block it).
+    import pty
+    import signal
+    import subprocess
+    import termios
+
+    master, slave = pty.openpty()
+    try:
+        before = termios.tcgetattr(slave)
+        p = subprocess.Popen([v12n, "vm", "run", "--kernel", os.path.join(guests, "pvh.elf"), "--cmdline", "spin"],
+                             stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            p.stdout.read(1)  # the guest runs, so the terminal is raw by now
+            lflag = termios.tcgetattr(slave)[3]
+            assert not lflag & (termios.ICANON | termios.ECHO | termios.ISIG)
+            if how == "ctrl-a-x":
+                os.write(master, b"\x01x")
+                assert p.wait(timeout=30) == 66
+            else:
+                p.send_signal(signal.SIGTERM)
+                assert p.wait(timeout=30) == -signal.SIGTERM
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert termios.tcgetattr(slave) == before
+    finally:
+        os.close(master)
+        os.close(slave)
