@@ -303,8 +303,6 @@ static int open_console_pipe(struct vm *vm, const struct vm_config *cfg, v12n_er
         return 0;
     if (pipe2(vm->console_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
         vm->console_pipe[0] = vm->console_pipe[1] = -1;
-        for (unsigned i = 0; i < VM_MAX_VIRTIO; i++)
-            vm->irqfds[i] = -1;
         return v12n_fail_errno(err, "virtio console: pipe");
     }
     return 0;
@@ -390,6 +388,8 @@ int vm_run(const struct vm_config *cfg, struct vm_result *res, v12n_error *err)
         return v12n_fail_errno(err, "vm: allocate");
     vm->kvm_fd = vm->vm_fd = vm->loop.epoll_fd = vm->loop.stop_fd = -1;
     vm->console_pipe[0] = vm->console_pipe[1] = -1;
+    for (unsigned i = 0; i < VM_MAX_VIRTIO; i++)
+        vm->irqfds[i] = -1;
     pthread_mutex_init(&vm->stop_lock, NULL);
     struct console_in ci = {.vm = vm, .fd = cfg->console_in};
     int r = vm_build(vm, cfg, err);
