@@ -224,10 +224,11 @@ int vcpu_start(struct vcpu *c, v12n_error *err)
     sigemptyset(&sa.sa_mask);
     if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
         return v12n_fail_errno(err, "vcpu %u: install the kick signal", c->index);
-    /* Threads inherit this mask: only vCPU threads take the kick. */
+    /* Threads inherit this mask: only vCPU threads take the kick, and
+     * signals for the process (SIGTERM, SIGHUP) go to the unconfined main
+     * thread, whose handlers may make calls the filter forbids. */
     sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, KICK_SIGNAL);
+    sigfillset(&set);
     pthread_sigmask(SIG_BLOCK, &set, &old);
     int r = pthread_create(&c->thread, NULL, vcpu_thread, c);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

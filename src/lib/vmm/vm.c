@@ -1,12 +1,15 @@
 /* Building and running a VM: KVM objects, guest RAM, the in-kernel
  * irqchip and PIT, the boot structures, the devices, the vCPU threads and
- * the event loop (on the caller's thread) until something stops it. */
+ * the event-loop thread until something stops it; then, once those
+ * (seccomp-confined) threads have ended, teardown on the caller's thread. */
 #include "vmm/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -60,12 +63,39 @@ int vm_irq_line(struct vm *vm, unsigned gsi, int level, v12n_error *err)
     return 0;
 }
 
-/* vmm_services for devices: edge interrupts, loop watches, ioeventfds. */
+int vm_irqfd_create(struct vm *vm, unsigned gsi, v12n_error *err)
+{
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) <= 0)
+        return v12n_fail(err, ENOTSUP, "irq %u: KVM offers no irqfd", gsi);
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0)
+        return v12n_fail_errno(err, "irq %u: eventfd", gsi);
+    struct kvm_irqfd irqfd = {.fd = (uint32_t)fd, .gsi = gsi};
+    if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+        v12n_fail_errno(err, "irq %u: KVM_IRQFD", gsi);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* vmm_services for devices: edge interrupts (one eventfd write where the
+ * device has an irqfd: no ioctl from the thread that raises it), loop
+ * watches, ioeventfds. */
 static int svc_irq_raise(void *ctx, unsigned gsi, v12n_error *err)
 {
-    if (vm_irq_line(ctx, gsi, 1, err) < 0)
+    struct vm *vm = ctx;
+    for (unsigned i = 0; i < vm->n_virtio; i++) {
+        if (vm->virtio[i].gsi != gsi || vm->irqfds[i] < 0)
+            continue;
+        uint64_t one = 1;
+        if (write(vm->irqfds[i], &one, sizeof(one)) < 0 && errno != EAGAIN)
+            return v12n_fail_errno(err, "irq %u: irqfd", gsi);
+        return 0; /* EAGAIN: the counter is full, an interrupt is pending anyway */
+    }
+    if (vm_irq_line(vm, gsi, 1, err) < 0)
         return -1;
-    return vm_irq_line(ctx, gsi, 0, err);
+    return vm_irq_line(vm, gsi, 0, err);
 }
 
 static int svc_watch_fd(void *ctx, int fd, void (*cb)(void *arg), void *arg, v12n_error *err)
@@ -221,8 +251,10 @@ static int setup_devices(struct vm *vm, const struct vm_config *cfg, v12n_error 
     return vm_virtio_init(vm, cfg, err);
 }
 
-/* The console: bytes go to the serial port; Ctrl-a x stops the VM and
- * Ctrl-a Ctrl-a sends one Ctrl-a. */
+/* The console: one reader of the terminal for either console, so that
+ * Ctrl-a x stops the VM whichever the guest uses; Ctrl-a Ctrl-a sends one
+ * Ctrl-a; the other bytes go to the serial port or into the virtio
+ * console's pipe. */
 struct console_in {
     struct vm *vm;
     int fd;
@@ -254,7 +286,26 @@ static void console_readable(void *arg)
         }
         out[m++] = buf[i];
     }
-    serial8250_receive(&ci->vm->serial, out, m);
+    if (ci->vm->console_pipe[1] < 0) {
+        serial8250_receive(&ci->vm->serial, out, m);
+        return;
+    }
+    /* A full pipe (the guest reads nothing) loses input, as a full UART
+     * FIFO does: the loop must not block on the guest. */
+    (void)!write(ci->vm->console_pipe[1], out, m);
+}
+
+/* --console virtio: the pipe between the terminal reader and the device,
+ * non-blocking at both ends (the device reads until it would block). */
+static int open_console_pipe(struct vm *vm, const struct vm_config *cfg, v12n_error *err)
+{
+    if (!cfg->virtio_console || cfg->console_in < 0)
+        return 0;
+    if (pipe2(vm->console_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        vm->console_pipe[0] = vm->console_pipe[1] = -1;
+        return v12n_fail_errno(err, "virtio console: pipe");
+    }
+    return 0;
 }
 
 static void vm_teardown(struct vm *vm)
@@ -266,6 +317,9 @@ static void vm_teardown(struct vm *vm)
         vcpu_destroy(&vm->vcpus[i]);
     vm_virtio_destroy(vm);
     vmm_loop_destroy(&vm->loop);
+    for (int i = 0; i < 2; i++)
+        if (vm->console_pipe[i] >= 0)
+            close(vm->console_pipe[i]);
     free(vm->cpuid);
     guest_mem_destroy(&vm->mem);
     if (vm->vm_fd >= 0)
@@ -282,7 +336,8 @@ static int vm_build(struct vm *vm, const struct vm_config *cfg, v12n_error *err)
     if (check_memory(cfg->mem_size, err) < 0 || open_kvm(vm, err) < 0 ||
         guest_mem_init(&vm->mem, cfg->mem_size, MMIO_HOLE_START, err) < 0 ||
         setup_kvm_vm(vm, err) < 0 || vmm_loop_init(&vm->loop, err) < 0 ||
-        setup_devices(vm, cfg, err) < 0 || load_boot(vm, cfg, err) < 0 || cpuid_init(vm, err) < 0)
+        open_console_pipe(vm, cfg, err) < 0 || setup_devices(vm, cfg, err) < 0 ||
+        load_boot(vm, cfg, err) < 0 || cpuid_init(vm, err) < 0)
         return -1;
     for (unsigned i = 0; i < cfg->cpus; i++) {
         if (vcpu_create(vm, i, err) < 0)
@@ -292,16 +347,53 @@ static int vm_build(struct vm *vm, const struct vm_config *cfg, v12n_error *err)
     return vcpu_setup_boot(&vm->vcpus[0], err);
 }
 
+/* The event loop confines itself first: from here on it runs virtio queue
+ * work for the guest. */
+static void *loop_thread(void *arg)
+{
+    struct vm *vm = arg;
+    v12n_error e = {0};
+    bool irq_line = false;
+    for (unsigned i = 0; i < vm->n_virtio; i++)
+        irq_line |= vm->irqfds[i] < 0;
+    if (loop_seccomp_install(irq_line, &e) < 0 || vmm_loop_run(&vm->loop, &e) < 0)
+        vm_request_stop(vm, VM_STOP_ERROR, 0, &e);
+    return NULL;
+}
+
+/* Run the event loop on its own thread until the VM stops; the caller's
+ * thread only waits, then tears down (close, munmap, KVM ioctls the
+ * filters forbid). */
+static void run_loop(struct vm *vm)
+{
+    sigset_t all, old;
+    sigfillset(&all); /* process signals stay with the unconfined caller */
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int r = pthread_create(&vm->loop_thread, NULL, loop_thread, vm);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0) {
+        v12n_error e;
+        v12n_fail(&e, r, "event loop: start its thread");
+        vm_request_stop(vm, VM_STOP_ERROR, 0, &e);
+        return;
+    }
+    pthread_setname_np(vm->loop_thread, "vmm-loop"); /* for ps and /proc: cosmetic */
+    pthread_join(vm->loop_thread, NULL);
+}
+
 int vm_run(const struct vm_config *cfg, struct vm_result *res, v12n_error *err)
 {
     struct vm *vm = calloc(1, sizeof(*vm));
     if (vm == NULL)
         return v12n_fail_errno(err, "vm: allocate");
     vm->kvm_fd = vm->vm_fd = vm->loop.epoll_fd = vm->loop.stop_fd = -1;
+    vm->console_pipe[0] = vm->console_pipe[1] = -1;
+    for (unsigned i = 0; i < VM_MAX_VIRTIO; i++)
+        vm->irqfds[i] = -1;
     pthread_mutex_init(&vm->stop_lock, NULL);
     struct console_in ci = {.vm = vm, .fd = cfg->console_in};
     int r = vm_build(vm, cfg, err);
-    if (r == 0 && cfg->console_in >= 0 && !cfg->virtio_console) {
+    if (r == 0 && cfg->console_in >= 0) {
         r = vmm_loop_watch(&vm->loop, cfg->console_in, console_readable, &ci, err);
         if (r < 0 && err->errnum == EPERM) /* a file or /dev/null: no input, not an error */
             r = 0;
@@ -309,9 +401,7 @@ int vm_run(const struct vm_config *cfg, struct vm_result *res, v12n_error *err)
     for (unsigned i = 0; r == 0 && i < vm->n_vcpus; i++)
         r = vcpu_start(&vm->vcpus[i], err);
     if (r == 0) {
-        v12n_error lerr = {0};
-        if (vmm_loop_run(&vm->loop, &lerr) < 0)
-            vm_request_stop(vm, VM_STOP_ERROR, 0, &lerr);
+        run_loop(vm);
         *res = vm->result;
     }
     vm_teardown(vm);

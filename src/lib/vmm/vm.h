@@ -1,5 +1,5 @@
 /* A KVM virtual machine: `vm_run` builds it from a kernel image, runs it
- * with one thread per vCPU and an event loop on the calling thread, and
+ * with one thread per vCPU and one for the event loop, and
  * returns how it ended.  The caller (the CLI) owns the terminal. */
 #ifndef V12N_VMM_VM_H
 #define V12N_VMM_VM_H
@@ -20,7 +20,7 @@ struct vm_config {
     const char *cmdline;
     unsigned cpus;     /* 1..VM_MAX_CPUS */
     uint64_t mem_size; /* bytes */
-    int console_in;    /* serial input (-1: none); Ctrl-a x on it quits */
+    int console_in;    /* terminal input (-1: none) for the chosen console; Ctrl-a x quits */
     int console_out;   /* serial output */
     /* virtio-mmio devices, in this order from 0xd0000000, 4 KiB apart. */
     struct virtio_blk_opts disks[VM_MAX_DISKS];

@@ -50,8 +50,13 @@ struct vm {
     struct vm_result result;
     struct serial8250 serial;
     struct virtio_mmio virtio[VM_MAX_VIRTIO];
+    int irqfds[VM_MAX_VIRTIO]; /* virtio[i]'s interrupt as an irqfd (-1: KVM_IRQ_LINE) */
     unsigned n_virtio;
     char *cmdline; /* the user's, plus a virtio_mmio.device= per device */
+    /* --console virtio: the terminal reader (which sees Ctrl-a x) writes the
+     * rest of the input into [1]; the virtio console reads [0]. */
+    int console_pipe[2];
+    pthread_t loop_thread;
     struct rtc rtc;
 };
 
@@ -59,14 +64,19 @@ struct vm {
  * the event loop out. */
 void vm_request_stop(struct vm *vm, enum vm_stop stop, uint32_t code, const v12n_error *cause);
 int vm_irq_line(struct vm *vm, unsigned gsi, int level, v12n_error *err);
+/* An eventfd that pulses gsi when written (KVM_IRQFD); -1 with ENOTSUP
+ * in err when KVM has no irqfd. */
+int vm_irqfd_create(struct vm *vm, unsigned gsi, v12n_error *err);
 
 int vcpu_create(struct vm *vm, unsigned index, v12n_error *err);
 int vcpu_setup_boot(struct vcpu *c, v12n_error *err);
 int vcpu_start(struct vcpu *c, v12n_error *err);
 void vcpu_kick(struct vcpu *c);
 void vcpu_destroy(struct vcpu *c);
-/* Confine the calling vCPU thread (vcpu_seccomp.c). */
+/* Confine the calling vCPU or event-loop thread (thread_seccomp.c). */
 int vcpu_seccomp_install(unsigned index, v12n_error *err);
+/* irq_line: the loop raises interrupts with KVM_IRQ_LINE (no irqfds). */
+int loop_seccomp_install(bool irq_line, v12n_error *err);
 
 /* CPUID: the host-supported table, adjusted (KVM signature, no features a
  * PVM host cannot run); per vCPU the APIC id is patched in. */

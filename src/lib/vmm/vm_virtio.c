@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/vm_internal.h"
 
@@ -35,9 +36,20 @@ static int attach(struct vm *vm, struct virtio_dev *dev, v12n_error *err)
         return v12n_fail(err, ENOSPC, "virtio: more than %d devices", VM_MAX_VIRTIO);
     }
     struct virtio_mmio *t = &vm->virtio[vm->n_virtio];
-    uint64_t base = VM_VIRTIO_BASE + (uint64_t)vm->n_virtio * VIRTIO_MMIO_SIZE;
-    if (virtio_mmio_attach(t, dev, &vm->mmio, base, virtio_gsis[vm->n_virtio], err) < 0) {
+    unsigned gsi = virtio_gsis[vm->n_virtio];
+    int irqfd = vm_irqfd_create(vm, gsi, err);
+    if (irqfd < 0 && err->errnum != ENOTSUP) {
         virtio_dev_destroy(dev);
+        return -1;
+    }
+    v12n_error_clear(err); /* no irqfd: KVM_IRQ_LINE instead */
+    vm->irqfds[vm->n_virtio] = irqfd;
+    uint64_t base = VM_VIRTIO_BASE + (uint64_t)vm->n_virtio * VIRTIO_MMIO_SIZE;
+    if (virtio_mmio_attach(t, dev, &vm->mmio, base, gsi, err) < 0) {
+        virtio_dev_destroy(dev);
+        if (irqfd >= 0)
+            close(irqfd);
+        vm->irqfds[vm->n_virtio] = -1;
         return -1;
     }
     vm->n_virtio++;
@@ -56,7 +68,7 @@ int vm_virtio_init(struct vm *vm, const struct vm_config *cfg, v12n_error *err)
         if (attach(vm, virtio_net_create(&cfg->nets[i], &vm->services, err), err) < 0)
             return -1;
     if (cfg->virtio_console &&
-        attach(vm, virtio_console_create(cfg->console_in, cfg->console_out, &vm->services, err),
+        attach(vm, virtio_console_create(vm->console_pipe[0], cfg->console_out, &vm->services, err),
                err) < 0)
         return -1;
     if (cfg->rng && attach(vm, virtio_rng_create(&vm->services, err), err) < 0)
@@ -69,6 +81,9 @@ void vm_virtio_destroy(struct vm *vm)
     for (unsigned i = 0; i < vm->n_virtio; i++) {
         virtio_mmio_detach(&vm->virtio[i]);
         virtio_dev_destroy(vm->virtio[i].dev);
+        if (vm->irqfds[i] >= 0)
+            close(vm->irqfds[i]);
+        vm->irqfds[i] = -1;
     }
     vm->n_virtio = 0;
     free(vm->cmdline);

@@ -63,6 +63,11 @@ r.put(ring(1) + 0x3000, b'hello\n')
 r.chain(1, [(ring(1) + 0x3000, 6, False)])
 write('fuzz_virtio_console', 'rx_tx', r.seed())
 
+# rng: one writable buffer, then a chain of two.
+r = Ram()
+r.chain(0, [(DATA, 64, True), (DATA + 0x100, 16, True)])
+write('fuzz_virtio_rng', 'two_buffers', r.seed())
+
 # virtq: size 16 (byte 0: log2 4, indirect, event idx), rings at 0x1000/0x1100/0x3000
 # of the walker's own RAM (input byte 1 + i is RAM i); one direct, one indirect chain.
 ram = bytearray(0x3100)

@@ -117,7 +117,7 @@ def test_initrd_and_cmdline_reach_the_guest_memory(vm_run, guests, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-def test_vcpu_threads_run_under_seccomp(v12n, guests):
+def test_vcpu_and_loop_threads_run_under_seccomp(v12n, guests):
     import subprocess
     import time
 
@@ -133,10 +133,11 @@ def test_vcpu_threads_run_under_seccomp(v12n, guests):
                 with open("/proc/%d/task/%s/status" % (p.pid, tid)) as f:
                     st = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
                 modes[st["Name"]] = st["Seccomp"]
-            if modes.get("vcpu0") == "2" and modes.get("vcpu1") == "2":
+            if modes.get("vcpu0") == "2" and modes.get("vcpu1") == "2" and modes.get("vmm-loop") == "2":
                 break
             time.sleep(0.05)
         assert modes.get("vcpu0") == "2" and modes.get("vcpu1") == "2", modes
+        assert modes.get("vmm-loop") == "2", modes
         p.stdin.write(b"\x01x")
         p.stdin.flush()
         assert p.wait(timeout=30) == 66
@@ -168,3 +169,38 @@ def test_cpuid_kvm_signature_kvmclock_and_pvm_hiding(vm_run, guests):
     assert "kvmclock=1" in r.stdout
     if os.path.exists("/sys/module/kvm_pvm"):
         assert "cx16=0" in r.stdout  # the PVM emulator cannot run cmpxchg16b
+
+
+@pytest.mark.parametrize("how", ["ctrl-a-x", "sigterm"])
+def test_terminal_is_raw_while_running_and_restored(v12n, guests, how):
+    # On a terminal the VMM switches it to raw mode and restores it however
+    # it ends: Ctrl-a x, or SIGTERM (which only the unconfined main thread
+    # takes: the seccomp-confined threads block it).
+    import pty
+    import signal
+    import subprocess
+    import termios
+
+    master, slave = pty.openpty()
+    try:
+        before = termios.tcgetattr(slave)
+        p = subprocess.Popen([v12n, "vm", "run", "--kernel", os.path.join(guests, "pvh.elf"), "--cmdline", "spin"],
+                             stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            p.stdout.read(1)  # the guest runs, so the terminal is raw by now
+            lflag = termios.tcgetattr(slave)[3]
+            assert not lflag & (termios.ICANON | termios.ECHO | termios.ISIG)
+            if how == "ctrl-a-x":
+                os.write(master, b"\x01x")
+                assert p.wait(timeout=30) == 66
+            else:
+                p.send_signal(signal.SIGTERM)
+                assert p.wait(timeout=30) == -signal.SIGTERM
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert termios.tcgetattr(slave) == before
+    finally:
+        os.close(master)
+        os.close(slave)
