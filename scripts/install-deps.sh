@@ -3,7 +3,7 @@
 set -eu
 PACKAGES="
   build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
-  libjansson-dev libseccomp-dev libcap-dev libcmocka-dev libcurl4-openssl-dev libarchive-dev
+  libjansson-dev libseccomp-dev libcap-dev libcmocka-dev libcurl4-openssl-dev libarchive-dev nettle-dev
   libzstd-dev openssl docker-registry skopeo umoci
   python3-pytest busybox-static iproute2 util-linux procps
   runc crun podman containerd uidmap hyperfine strace

@@ -1,6 +1,6 @@
-"""What the runtime maps at start: only libc.  libcurl, libarchive and
-libcrypto are loaded on first use by the image code (src/lib/shim), and
-jansson, libseccomp and libcap are linked in (docs/performance.md)."""
+"""What the runtime maps at start: only libc.  libcurl and libarchive are
+loaded on first use by the image code (src/lib/shim), and jansson,
+libseccomp, libcap and nettle are linked in (docs/performance.md)."""
 import os
 import subprocess
 
@@ -22,7 +22,8 @@ def _needed(path):
 def test_binary_needs_no_optional_library():
     needed = _needed(_v12n_binary())
     assert any(n.startswith("libc.so") for n in needed), needed
-    for lib in ("libcurl", "libarchive", "libcrypto", "libssl", "libjansson", "libseccomp", "libcap"):
+    for lib in ("libcurl", "libarchive", "libcrypto", "libssl", "libjansson", "libseccomp", "libcap",
+                "libnettle"):
         assert not [n for n in needed if n.startswith(lib)], (lib, needed)
 
 

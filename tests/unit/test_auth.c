@@ -96,6 +96,34 @@ static void reads_docker_config_json(void **state)
     image_auth_free(a);
 }
 
+static void base64_padding_and_garbage(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/pad.json", dir);
+    /* no, one and two '=' of padding; then '=' inside, a space, a short
+     * quad, a missing '=' and non-zero padding bits ("dTp5" is u:y) */
+    write_file(path,
+               "{\"auths\":{\"p0\":{\"auth\":\"dTpw\"},\"p1\":{\"auth\":\"dTo=\"},"
+               "\"p2\":{\"auth\":\"dTp4eQ==\"},\"b1\":{\"auth\":\"dT=w\"},"
+               "\"b2\":{\"auth\":\"dTp w\"},\"b3\":{\"auth\":\"dTo\"},"
+               "\"b4\":{\"auth\":\"dTp4eQ\"},\"b5\":{\"auth\":\"dTp5eR==\"}}}",
+               0600);
+    struct image_auth *a = NULL;
+    v12n_error err = {0};
+    assert_int_equal(image_auth_load(path, &a, &err), 0);
+    expect_creds(a, "p0", "u", "p");
+    expect_creds(a, "p1", "u", "");
+    expect_creds(a, "p2", "u", "xy");
+    static const char *const bad[] = {"b1", "b2", "b3", "b4", "b5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *u, *p;
+        assert_int_equal(image_auth_get(a, bad[i], &u, &p, &err), -1);
+        assert_non_null(strstr(err.msg, "is not valid base64"));
+    }
+    image_auth_free(a);
+}
+
 static void set_save_load_round_trip(void **state)
 {
     (void)state;
@@ -244,6 +272,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(missing_file_is_empty),
         cmocka_unit_test(reads_docker_config_json),
+        cmocka_unit_test(base64_padding_and_garbage),
         cmocka_unit_test(set_save_load_round_trip),
         cmocka_unit_test(save_over_a_wide_file_narrows_it),
         cmocka_unit_test(refuses_files_others_can_read),

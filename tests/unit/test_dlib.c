@@ -1,10 +1,9 @@
 /* The optional-library loader (util/dlib.h) and the shims over libcurl,
- * libarchive and libcrypto (src/lib/shim). */
+ * libarchive (src/lib/shim). */
 #define CURL_DISABLE_TYPECHECK /* the wrappers are called as plain functions */
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +14,6 @@
 
 #include <cmocka.h>
 
-#include "image/digest.h"
 #include "shim/shim.h"
 #include "util/cleanup.h"
 #include "util/dlib.h"
@@ -127,17 +125,6 @@ static void curl_setopt_passes_each_type(void **state)
     assert_int_equal(curl_share_cleanup(sh), CURLSHE_OK);
 }
 
-static void crypto_digest_through_the_shim(void **state)
-{
-    (void)state;
-    char out[IMAGE_DIGEST_SIZE];
-    v12n_error err = {0};
-    assert_int_equal(image_digest_of("abc", 3, out, &err), 0);
-    assert_string_equal(out,
-                        "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    assert_true(mapped("libcrypto"));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,7 +133,6 @@ int main(void)
         cmocka_unit_test(resolves_every_function),
         cmocka_unit_test(curl_is_loaded_on_first_use),
         cmocka_unit_test(curl_setopt_passes_each_type),
-        cmocka_unit_test(crypto_digest_through_the_shim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

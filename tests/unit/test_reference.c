@@ -224,6 +224,13 @@ static void sha256_streams_and_matches_known_vectors(void **state)
     image_sha256_final(h, out);
     assert_string_equal(out,
                         "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* reset drops what was fed so far */
+    image_sha256_update(h, "xyz", 3);
+    image_sha256_reset(h);
+    image_sha256_update(h, "abc", 3);
+    image_sha256_final(h, out);
+    assert_string_equal(out,
+                        "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     image_sha256_free(h);
     assert_true(image_digest_valid(out));
 }

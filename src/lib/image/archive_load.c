@@ -402,8 +402,8 @@ static int load(struct loader *l, int fd, v12n_error *err)
 
 int image_load(struct store *s, int fd, image_loaded_fn loaded, void *arg, v12n_error *err)
 {
-    /* libarchive and libcrypto are loaded on first use (src/lib/shim). */
-    if (v12n_archive_load(err) < 0 || v12n_crypto_load(err) < 0)
+    /* libarchive is loaded on first use (src/lib/shim). */
+    if (v12n_archive_load(err) < 0)
         return -1;
     struct loader l = {.s = s, .a = archive_read_new(), .loaded = loaded, .arg = arg};
     l.members = calloc(MEMBERS_MAX, sizeof *l.members);

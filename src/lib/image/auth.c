@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,6 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/json.h"
-#include "shim/shim.h"
 
 /* credentials files are small; anything bigger is not one */
 #define AUTH_FILE_MAX (1u << 20)
@@ -134,36 +133,56 @@ static json_t *find_entry(json_t *auths, const char *registry, const char **key_
     return NULL;
 }
 
+static bool is_base64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+}
+
+/* Strict standard base64, as Docker writes it: whole quads, '=' only as the
+ * final padding (nettle's decoder alone would also skip whitespace). */
+static bool is_strict_base64(const char *in, size_t len)
+{
+    if (len % 4 != 0)
+        return false;
+    size_t pad = 0;
+    while (pad < 2 && pad < len && in[len - 1 - pad] == '=')
+        pad++;
+    for (size_t i = 0; i < len - pad; i++)
+        if (!is_base64_char(in[i]))
+            return false;
+    return true;
+}
+
 static char *base64_decode(const char *in, size_t *out_len)
 {
     size_t len = strlen(in);
-    if (len % 4 != 0 || len > INT_MAX)
+    if (!is_strict_base64(in, len))
         return NULL;
-    char *out = malloc(len / 4 * 3 + 1);
+    char *out = malloc(BASE64_DECODE_LENGTH(len) + 1);
     if (out == NULL)
         return NULL;
-    int n = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)in, (int)len);
-    if (n < 0) {
+    struct base64_decode_ctx ctx;
+    base64_decode_init(&ctx);
+    size_t n = 0;
+    if (!base64_decode_update(&ctx, &n, (uint8_t *)out, len, in) || !base64_decode_final(&ctx)) {
         free(out);
         return NULL;
     }
-    /* EVP_DecodeBlock counts the padding as zero bytes */
-    for (size_t i = len; i > 0 && in[i - 1] == '='; i--)
-        n--;
     out[n] = '\0';
-    *out_len = (size_t)n;
+    *out_len = n;
     return out;
 }
 
 static char *base64_encode(const char *in, size_t len)
 {
-    char *out = malloc((len + 2) / 3 * 4 + 1);
+    if (len > (SIZE_MAX - 8) / 4 * 3)
+        return NULL;
+    char *out = malloc(BASE64_ENCODE_RAW_LENGTH(len) + 1);
     if (out == NULL)
         return NULL;
-    if (EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)len) < 0) {
-        free(out); /* libcrypto missing (shim/crypto.c) */
-        return NULL;
-    }
+    base64_encode_raw(out, len, (const uint8_t *)in); /* with the '=' padding */
+    out[BASE64_ENCODE_RAW_LENGTH(len)] = '\0';
     return out;
 }
 
@@ -189,8 +208,6 @@ int image_auth_get(const struct image_auth *a, const char *registry, char **user
                    v12n_error *err)
 {
     *user = *password = NULL;
-    if (v12n_crypto_load(err) < 0) /* base64, from libcrypto loaded on first use */
-        return -1;
     json_t *entry = a ? find_entry(json_object_get(a->root, "auths"), registry, NULL) : NULL;
     if (entry == NULL)
         return 0;
@@ -235,8 +252,6 @@ bool image_auth_remove(struct image_auth *a, const char *registry)
 int image_auth_set(struct image_auth *a, const char *registry, const char *user,
                    const char *password, v12n_error *err)
 {
-    if (v12n_crypto_load(err) < 0) /* base64, from libcrypto loaded on first use */
-        return -1;
     char host[256];
     image_auth_normalize_host(registry, host, sizeof host);
     if (host[0] == '\0')

@@ -26,7 +26,7 @@ int image_digest_check(const char *s, v12n_error *err);
 /* The 64 hex digits of a valid digest (a pointer into s). */
 const char *image_digest_hex(const char *s);
 
-/* Streaming SHA-256 (OpenSSL's libcrypto underneath). */
+/* Streaming SHA-256 (nettle, linked statically). */
 struct image_sha256;
 struct image_sha256 *image_sha256_new(void);
 void image_sha256_update(struct image_sha256 *h, const void *data, size_t len);

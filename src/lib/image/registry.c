@@ -79,8 +79,8 @@ int registry_client_new(const struct registry_opts *o, struct registry_client **
                         v12n_error *err)
 {
     *out = NULL;
-    /* Loaded here, not at the runtime's start (util/dlib.h); digests too. */
-    if (v12n_curl_load(err) < 0 || v12n_crypto_load(err) < 0)
+    /* Loaded here, not at the runtime's start (util/dlib.h). */
+    if (v12n_curl_load(err) < 0)
         return -1;
     pthread_once(&curl_once, init_curl);
     if (curl_init_result != CURLE_OK)

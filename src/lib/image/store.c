@@ -278,8 +278,7 @@ void store_lease_release(struct store *s)
 
 int store_blob_begin(struct store *s, struct store_blob_writer **out, v12n_error *err)
 {
-    /* libcrypto is loaded on first use (src/lib/shim). */
-    if (v12n_crypto_load(err) < 0 || store_lease(s, err) < 0)
+    if (store_lease(s, err) < 0)
         return -1;
     struct store_blob_writer *w = calloc(1, sizeof *w);
     if (w == NULL)

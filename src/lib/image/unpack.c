@@ -730,7 +730,7 @@ int unpack_layer(int dirfd, const struct unpack_source *src, const struct unpack
 {
     struct unpack_opts o = opts != NULL ? *opts : (struct unpack_opts){0};
     /* Loaded here, not at the runtime's start (util/dlib.h). */
-    if (v12n_archive_load(err) < 0 || v12n_crypto_load(err) < 0)
+    if (v12n_archive_load(err) < 0)
         return -1;
     if (o.diff_id != NULL && image_digest_check(o.diff_id, err) < 0)
         return v12n_error_wrap(err, "layer diff_id");

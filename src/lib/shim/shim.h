@@ -8,6 +8,5 @@
 
 int v12n_curl_load(v12n_error *err);    /* libcurl.so.4 (libcurl4) */
 int v12n_archive_load(v12n_error *err); /* libarchive.so.13 (libarchive13) */
-int v12n_crypto_load(v12n_error *err);  /* libcrypto.so.3 (libssl3) */
 
 #endif

@@ -1,7 +1,7 @@
 /* Optional libraries, loaded with dlopen on first use.
  *
  * v12n is one binary, and its OCI runtime starts in a few milliseconds: it
- * must not map libcurl, libarchive or libcrypto (and their ~30 dependencies)
+ * must not map libcurl or libarchive (and their ~30 dependencies)
  * at every start only because `pull` or `load` need them.  So the binary is
  * not linked against them.  Each such library has one shim file in
  * src/lib/shim/ that defines wrappers with the library's own names and
