@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "image/archive.h"
 #include "image/manifest.h"
 #include "image/platform.h"
 #include "util/cleanup.h"
@@ -224,18 +225,6 @@ static int put_config(struct store *s, const char *diff_id, const char *created,
     return put_json(s, j, digest, size, err);
 }
 
-static int put_manifest(struct store *s, const char *config, size_t config_size, const char *layer,
-                        uint64_t layer_size, char digest[IMAGE_DIGEST_SIZE], v12n_error *err)
-{
-    json_t *j =
-        json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}]}", "schemaVersion", 2,
-                  "mediaType", IMAGE_MT_OCI_MANIFEST, "config", "mediaType", IMAGE_MT_OCI_CONFIG,
-                  "digest", config, "size", (json_int_t)config_size, "layers", "mediaType",
-                  IMAGE_MT_OCI_LAYER, "digest", layer, "size", (json_int_t)layer_size);
-    size_t size;
-    return put_json(s, j, digest, &size, err);
-}
-
 /* ---- the image ---------------------------------------------------------------- */
 
 static char *read_busybox(const char *path, struct stat *st, size_t *len, v12n_error *err)
@@ -271,15 +260,16 @@ static int build(struct store *s, const char *name, const char *path, char id[IM
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&st.st_mtime, &tm));
     char layer[IMAGE_DIGEST_SIZE], config[IMAGE_DIGEST_SIZE], manifest[IMAGE_DIGEST_SIZE];
     uint64_t layer_size;
-    size_t config_size;
+    size_t config_size = 0;
     struct unpack_result res;
     if (write_layer(s, bin, bin_len, applets, st.st_mtime, layer, &layer_size, err) < 0 ||
         store_layer_unpack_blob(s, layer, IMAGE_MT_OCI_LAYER, layer, NULL, &res, err) < 0 ||
-        put_config(s, layer, created, config, &config_size, err) < 0 ||
-        put_manifest(s, config, config_size, layer, layer_size, manifest, err) < 0)
+        put_config(s, layer, created, config, &config_size, err) < 0)
         return -1;
     struct store_layer l = {
         .digest = layer, .diff_id = layer, .media_type = IMAGE_MT_OCI_LAYER, .size = layer_size};
+    if (image_put_manifest(s, config, config_size, &l, 1, manifest, err) < 0)
+        return -1;
     char *names[] = {(char *)name, NULL};
     struct store_image img = {.id = config,
                               .names = names,
