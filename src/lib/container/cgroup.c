@@ -44,6 +44,12 @@ long long cg_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void cg_freeze_backoff(int attempt)
+{
+    struct timespec pause = {0, (attempt < 10 ? attempt + 1 : 10) * 1000 * 1000L};
+    nanosleep(&pause, NULL);
+}
+
 static int file_path(char *buf, size_t len, const char *dir, const char *file, v12n_error *err)
 {
     if ((size_t)snprintf(buf, len, "%s/%s", dir, file) >= len)

@@ -151,6 +151,9 @@ int cg_read_keyed(const char *dir, const char *file, const char *key, uint64_t *
 int cg_read_procs(const char *dir, pid_t **pids, size_t *n, v12n_error *err);
 void cg_trim(char *s);     /* trailing newlines and blanks */
 long long cg_now_ms(void); /* CLOCK_MONOTONIC */
+/* The pause before polling a freezer again: 1 ms more per attempt up to 10 ms, so a freeze that
+ * completes at once costs little and a slow one does not spin. */
+void cg_freeze_backoff(int attempt);
 /* Whether a space-separated list ("cpu memory pids") holds word. */
 bool cg_word_in_list(const char *list, const char *word);
 

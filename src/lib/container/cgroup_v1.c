@@ -395,8 +395,7 @@ int cgv1_freeze(const char *dir, bool frozen, v12n_error *err)
             return 0;
         if (cg_now_ms() >= deadline)
             break;
-        struct timespec pause = {0, (i < 10 ? i + 1 : 10) * 1000 * 1000L};
-        nanosleep(&pause, NULL);
+        cg_freeze_backoff(i);
     }
     if (frozen) {
         v12n_error ignored = {0};

@@ -67,4 +67,11 @@ int image_put_manifest(struct store *s, const char *config, uint64_t config_size
                        const struct store_layer *layers, size_t n, char digest[IMAGE_DIGEST_SIZE],
                        v12n_error *err);
 
+/* Records a one-layer image whose layer and config blobs are already in the store: writes its
+ * OCI manifest and adds the image to the index under NAME. ID receives the image id (the
+ * config digest). Used by `import` and the built-in busybox image. */
+int image_add_one_layer(struct store *s, const char *name, const char *config, uint64_t config_size,
+                        const struct store_layer *layer, const char *created,
+                        char id[IMAGE_DIGEST_SIZE], v12n_error *err);
+
 #endif

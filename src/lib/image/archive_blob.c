@@ -110,3 +110,24 @@ int image_put_manifest(struct store *s, const char *config, uint64_t config_size
         return v12n_fail(err, ENOMEM, "manifest: out of memory");
     return store_blob_put(s, text, strlen(text), NULL, digest, err);
 }
+
+int image_add_one_layer(struct store *s, const char *name, const char *config, uint64_t config_size,
+                        const struct store_layer *layer, const char *created,
+                        char id[IMAGE_DIGEST_SIZE], v12n_error *err)
+{
+    char manifest[IMAGE_DIGEST_SIZE];
+    if (image_put_manifest(s, config, config_size, layer, 1, manifest, err) < 0)
+        return -1;
+    char *names[] = {(char *)name, NULL};
+    struct store_image img = {.id = (char *)config,
+                              .names = names,
+                              .manifest = manifest,
+                              .layers = (struct store_layer *)layer,
+                              .n_layers = 1,
+                              .created = (char *)created};
+    if (store_image_add(s, &img, err) < 0)
+        return -1;
+    if (id != NULL)
+        memcpy(id, config, IMAGE_DIGEST_SIZE);
+    return 0;
+}

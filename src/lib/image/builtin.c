@@ -258,7 +258,7 @@ static int build(struct store *s, const char *name, const char *path, char id[IM
     char created[32];
     struct tm tm;
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&st.st_mtime, &tm));
-    char layer[IMAGE_DIGEST_SIZE], config[IMAGE_DIGEST_SIZE], manifest[IMAGE_DIGEST_SIZE];
+    char layer[IMAGE_DIGEST_SIZE], config[IMAGE_DIGEST_SIZE];
     uint64_t layer_size;
     size_t config_size = 0;
     struct unpack_result res;
@@ -268,20 +268,7 @@ static int build(struct store *s, const char *name, const char *path, char id[IM
         return -1;
     struct store_layer l = {
         .digest = layer, .diff_id = layer, .media_type = IMAGE_MT_OCI_LAYER, .size = layer_size};
-    if (image_put_manifest(s, config, config_size, &l, 1, manifest, err) < 0)
-        return -1;
-    char *names[] = {(char *)name, NULL};
-    struct store_image img = {.id = config,
-                              .names = names,
-                              .manifest = manifest,
-                              .layers = &l,
-                              .n_layers = 1,
-                              .created = created};
-    if (store_image_add(s, &img, err) < 0)
-        return -1;
-    if (id != NULL)
-        memcpy(id, config, IMAGE_DIGEST_SIZE);
-    return 0;
+    return image_add_one_layer(s, name, config, config_size, &l, created, id, err);
 }
 
 int image_builtin_busybox(struct store *s, const char *name, const char *path,

@@ -68,7 +68,7 @@ static int import(struct store *s, int fd, const char *name, const char *comment
                   char id[IMAGE_DIGEST_SIZE], v12n_error *err)
 {
     char blob[IMAGE_DIGEST_SIZE], diff_id[IMAGE_DIGEST_SIZE], config[IMAGE_DIGEST_SIZE];
-    char manifest[IMAGE_DIGEST_SIZE], created[32];
+    char created[32];
     uint64_t blob_size = 0, tar_size = 0;
     size_t config_size = 0;
     time_t now = time(NULL);
@@ -82,20 +82,9 @@ static int import(struct store *s, int fd, const char *name, const char *comment
     struct store_layer l = {
         .digest = blob, .diff_id = diff_id, .media_type = (char *)mt, .size = blob_size};
     if (store_layer_unpack_blob(s, blob, mt, diff_id, NULL, NULL, err) < 0 ||
-        put_config(s, diff_id, created, comment, config, &config_size, err) < 0 ||
-        image_put_manifest(s, config, config_size, &l, 1, manifest, err) < 0)
+        put_config(s, diff_id, created, comment, config, &config_size, err) < 0)
         return -1;
-    char *names[] = {(char *)name, NULL};
-    struct store_image img = {.id = config,
-                              .names = names,
-                              .manifest = manifest,
-                              .layers = &l,
-                              .n_layers = 1,
-                              .created = created};
-    if (store_image_add(s, &img, err) < 0)
-        return -1;
-    memcpy(id, config, IMAGE_DIGEST_SIZE);
-    return 0;
+    return image_add_one_layer(s, name, config, config_size, &l, created, id, err);
 }
 
 int image_import(struct store *s, int fd, const char *name, const char *comment,
