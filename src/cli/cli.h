@@ -41,6 +41,22 @@ int cli_vm_main(int argc, char **argv);
 /* `v12n info`: what kinds of virtualization this host offers. */
 int cli_info(int argc, char **argv);
 
+/* The program name installed beside the v12n the user ran (the directory of
+ * argv[0], resolved), or $env_name when set; "" when not found. */
+void cli_sibling_path(const char *name, const char *env_name, char *buf, size_t len);
+
+/* The static v12n has no libcurl or libarchive (util/dlib.h): it runs the
+ * commands that need them in its dynamic twin v12n-full, found with
+ * cli_sibling_path ($V12N_FULL).  Elsewhere these return 0 at once.
+ * cli_twin_init keeps main's argv (before any option is consumed);
+ * cli_twin_dispatch execs the twin for pull, load, save, import and
+ * `image builtin`; cli_twin_unless_local for `run IMAGE` when the store does
+ * not have the image.  They return only on a failed exec (-1), or 0 when
+ * this binary runs the command. */
+void cli_twin_init(int argc, char **argv);
+int cli_twin_dispatch(int argc, char **argv, v12n_error *err);
+int cli_twin_unless_local(const char *image_ref, v12n_error *err);
+
 /* Print a JSON value on stdout (indented when pretty). */
 int cli_print_json(json_t *j, bool pretty);
 

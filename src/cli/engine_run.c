@@ -22,46 +22,13 @@
 
 const char *cli_argv0;
 
-/* v12n-monitor next to the v12n the user ran (argv[0] survives the
- * CVE-2019-5736 re-exec, /proc/self/exe does not), or $V12N_MONITOR. */
-static void find_monitor(char *buf, size_t len)
-{
-    const char *env = getenv("V12N_MONITOR");
-    buf[0] = '\0';
-    if (env != NULL) {
-        snprintf(buf, len, "%s", env);
-        return;
-    }
-    char self[PATH_MAX] = "";
-    if (cli_argv0 != NULL && strchr(cli_argv0, '/') != NULL) {
-        if (realpath(cli_argv0, self) == NULL)
-            return;
-    } else if (cli_argv0 != NULL) {
-        const char *path = getenv("PATH");
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", path != NULL ? path : "/usr/bin:/bin");
-        char *save = NULL;
-        for (char *d = strtok_r(copy, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
-            char cand[PATH_MAX];
-            snprintf(cand, sizeof cand, "%s/%s", d, cli_argv0);
-            if (access(cand, X_OK) == 0 && realpath(cand, self) != NULL)
-                break;
-        }
-    }
-    char *slash = strrchr(self, '/');
-    if (slash == NULL)
-        return;
-    *slash = '\0';
-    snprintf(buf, len, "%s/v12n-monitor", self);
-}
-
 int cli_engine_open(struct engine *e, v12n_error *err)
 {
     const char *root = cli_root != NULL ? cli_root : STORE_DEFAULT_ROOT;
     const char *run = getenv("V12N_ENGINE_RUN_DIR");
     if (engine_init(e, root, run != NULL && run[0] ? run : ENGINE_DEFAULT_RUN_DIR, err) < 0)
         return -1;
-    find_monitor(e->monitor_bin, sizeof e->monitor_bin);
+    cli_sibling_path("v12n-monitor", "V12N_MONITOR", e->monitor_bin, sizeof e->monitor_bin);
     return 0;
 }
 
@@ -285,7 +252,7 @@ int cli_run(int argc, char **argv)
     struct engine e;
     struct engine_container c = {0};
     int first = parse_run(argc, argv, &f, &err);
-    if (first < 0) {
+    if (first < 0 || cli_twin_unless_local(argv[first], &err) < 0) {
         engine_run_opts_free(&f.o);
         return cli_engine_error(&err);
     }

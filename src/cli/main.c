@@ -69,6 +69,7 @@ int main(int argc, char **argv)
     if (selfclone_ensure(argc, argv, &err) < 0)
         return cli_error(&err);
     cli_argv0 = argv[0];
+    cli_twin_init(argc, argv);
     const char *name = basename(argv[0]);
     if (strcmp(name, "v12n-runc") == 0 || strcmp(name, "runc") == 0)
         return cli_oci_main(argc, argv);
@@ -90,6 +91,8 @@ int main(int argc, char **argv)
     }
     if (argc < 2)
         return usage(stderr);
+    if (cli_twin_dispatch(argc - 1, argv + 1, &err) < 0)
+        return cli_error(&err);
     const char *cmd = argv[1];
     if (strcmp(cmd, "oci") == 0)
         return cli_oci_main(argc - 1, argv + 1);

@@ -115,6 +115,31 @@ static void ensure_finds_local_images(void **state)
     }
 }
 
+/* What the static v12n asks before `run` (cli/twin.c): no network, ENOENT
+ * only for an image that is not there. */
+static void find_local_needs_no_network(void **state)
+{
+    struct fixture *fx = *state;
+    if (access(IMAGE_BUILTIN_BUSYBOX_BIN, X_OK) != 0)
+        skip();
+    v12n_error err = {0};
+    struct image_pull_result res;
+    assert_int_equal(image_find_local(fx->s, "busybox", &res, &err), -1);
+    assert_int_equal(err.errnum, ENOENT);
+    v12n_error_clear(&err);
+    char id[IMAGE_DIGEST_SIZE];
+    assert_int_equal(image_builtin_busybox(fx->s, NULL, NULL, id, &err), 0);
+    if (image_find_local(fx->s, "busybox", &res, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_string_equal(res.id, id);
+    assert_int_equal(image_find_local(fx->s, "alpine", &res, &err), -1);
+    assert_int_equal(err.errnum, ENOENT);
+    v12n_error_clear(&err);
+    assert_int_equal(image_find_local(fx->s, "Bad//Ref", &res, &err), -1);
+    assert_int_not_equal(err.errnum, ENOENT);
+    assert_non_null(strstr(err.msg, "invalid reference"));
+}
+
 static void ensure_pulls_and_falls_back_offline(void **state)
 {
     struct fixture *fx = *state;
@@ -156,6 +181,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(builtin_is_a_real_reproducible_image, setup, teardown),
         cmocka_unit_test_setup_teardown(ensure_finds_local_images, setup, teardown),
+        cmocka_unit_test_setup_teardown(find_local_needs_no_network, setup, teardown),
         cmocka_unit_test_setup_teardown(ensure_pulls_and_falls_back_offline, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

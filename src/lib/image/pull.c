@@ -375,9 +375,8 @@ static void fill_local(const struct store_image *img, const char *name,
     out->up_to_date = true;
 }
 
-int image_ensure(struct store *s, const char *ref, const struct image_pull_opts *opts,
-                 image_pull_progress_fn progress, void *arg, struct image_pull_result *out,
-                 v12n_error *err)
+int image_find_local(struct store *s, const char *ref, struct image_pull_result *out,
+                     v12n_error *err)
 {
     memset(out, 0, sizeof *out);
     struct image_ref r;
@@ -407,5 +406,17 @@ int image_ensure(struct store *s, const char *ref, const struct image_pull_opts 
         *err = parse_err;
         return -1;
     }
+    *err = e;
+    return -1;
+}
+
+int image_ensure(struct store *s, const char *ref, const struct image_pull_opts *opts,
+                 image_pull_progress_fn progress, void *arg, struct image_pull_result *out,
+                 v12n_error *err)
+{
+    int r = image_find_local(s, ref, out, err);
+    if (r == 0 || err->errnum != ENOENT)
+        return r;
+    v12n_error_clear(err);
     return image_pull(s, ref, opts, progress, arg, out, err);
 }

@@ -78,8 +78,14 @@ int image_pull(struct store *s, const char *ref, const struct image_pull_opts *o
                image_pull_progress_fn progress, void *arg, struct image_pull_result *out,
                v12n_error *err);
 
-/* The image ref names in the store (by name as normalised, id or id prefix);
- * pulled when absent.  This is what `run` calls. */
+/* The image ref names in the store (by name as normalised, id or id prefix):
+ * 0 and *out, or -1 with errnum ENOENT when the store has no such image (or
+ * another error: a bad ref, the store).  Needs neither libcurl nor libarchive. */
+int image_find_local(struct store *s, const char *ref, struct image_pull_result *out,
+                     v12n_error *err);
+
+/* The image ref names in the store (image_find_local); pulled when absent.  This is what `run`
+ * calls. */
 int image_ensure(struct store *s, const char *ref, const struct image_pull_opts *opts,
                  image_pull_progress_fn progress, void *arg, struct image_pull_result *out,
                  v12n_error *err);

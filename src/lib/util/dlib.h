@@ -41,4 +41,9 @@ int v12n_dlib_load(struct v12n_dlib *lib, v12n_error *err);
 /* For wrappers: true once loaded (loads on first call, quietly). */
 bool v12n_dlib_ready(struct v12n_dlib *lib);
 
+/* False in the static v12n (util/dlib_none.c), which cannot dlopen: the
+ * commands that need an optional library run in its dynamic twin v12n-full
+ * (cli/twin.c, docs/design.md "Optional libraries"). */
+bool v12n_dlib_available(void);
+
 #endif
