@@ -68,7 +68,7 @@ int engine_rootfs_mount_from(const struct engine *e, struct store *s,
     }
     if (r == 0)
         r = engine_rootfs_mount((const char *const *)lowers, img.n_layers, upper, work, merged,
-                                err);
+                                c->auto_remove, err);
     for (size_t i = 0; lowers != NULL && i < img.n_layers; i++)
         free(lowers[i]);
     free(lowers);
@@ -314,7 +314,7 @@ int engine_destroy_detach(const struct engine *e, const char *id, v12n_error *er
         struct store *s;
         if (store_open(e->root, STORE_NO_SYNC, &s, &ignored) == 0) {
             char owner[128];
-            snprintf(owner, sizeof owner, "container %s", id);
+            snprintf(owner, sizeof owner, ENGINE_PIN_PREFIX "%s", id);
             store_image_unpin(s, c.image_id, owner, &ignored);
             store_close(s);
         }

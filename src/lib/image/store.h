@@ -7,6 +7,7 @@
  *                                    so images share it whatever the layer's place)
  *   <root>/layers/<hex>/info.json    {"diff_id", "size", "entries"}
  *   <root>/images.json               the image index
+ *   <root>/pins/<hex>/<owner>        an empty file per pin of image <hex>
  *   <root>/tmp/                      blobs and layers being written
  *   <root>/store.lock                flock: writers of images.json
  *   <root>/gc.lock                   flock: shared by pulls (leases), exclusive by gc
