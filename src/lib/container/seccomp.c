@@ -504,7 +504,9 @@ int seccomp_profile_parse_cached(json_t *seccomp, const char *cache_dir,
         return seccomp_profile_parse(seccomp, out, err);
     size_t json_len = strlen(json);
     char path[PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/%016llx.bpf", cache_dir,
+    /* The format in the name: binaries of two formats side by side (an
+     * upgrade) each keep their file instead of replacing each other's. */
+    int n = snprintf(path, sizeof path, "%s/%016llx." CACHE_MAGIC, cache_dir,
                      (unsigned long long)fnv1a64(json, json_len));
     if (n < 0 || (size_t)n >= sizeof path)
         return seccomp_profile_parse(seccomp, out, err);
