@@ -869,6 +869,14 @@ static void pins_are_files_not_index_rewrites(void **state)
     assert_int_equal(store_image_unpin(fx->s, id, "container a", &err), 0);
     assert_int_equal(store_image_unpin(fx->s, "p:1", "container a", &err), 0);
     assert_int_equal(index_inode(fx), before);
+    /* without opening the store (the engine's teardown) */
+    assert_int_equal(store_image_pin(fx->s, "p:1", "container c", &err), 0);
+    assert_int_equal(store_image_unpin_id(fx->root, id, "container c", &err), 0);
+    assert_int_equal(stat(in_root(fx, "pins/%s/container c", id + 7), &st), -1);
+    assert_int_equal(store_image_unpin_id(fx->root, id, "container c", &err), 0);
+    assert_int_equal(store_image_unpin_id(fx->root, "p:1", "container c", &err), -1);
+    assert_int_equal(store_image_unpin_id(fx->root, id, "../../images.json", &err), -1);
+    assert_int_equal(index_inode(fx), before);
     /* by name too */
     assert_int_equal(store_image_pin(fx->s, id, "container b", &err), 0);
     assert_int_equal(store_image_unpin(fx->s, "p:1", "container b", &err), 0);
@@ -895,7 +903,7 @@ static void index_pins_are_still_honoured(void **state)
     assert_int_equal(store_image_delete(fx->s, id, &err), -1);
     assert_int_equal(err.errnum, EBUSY);
     assert_non_null(strstr(err.msg, "in use by container old"));
-    assert_int_equal(store_image_unpin(fx->s, id, "container old", &err), 0);
+    assert_int_equal(store_image_unpin_id(fx->root, id, "container old", &err), 0);
     assert_int_equal(store_image_delete(fx->s, id, &err), 0);
 }
 

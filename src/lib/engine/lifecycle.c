@@ -311,13 +311,9 @@ int engine_destroy_detach(const struct engine *e, const char *id, v12n_error *er
     struct engine_container c;
     v12n_error ignored = {0};
     if (engine_record_load(e, id, &c, &ignored) == 0 && c.image_id != NULL) {
-        struct store *s;
-        if (store_open(e->root, STORE_NO_SYNC, &s, &ignored) == 0) {
-            char owner[128];
-            snprintf(owner, sizeof owner, ENGINE_PIN_PREFIX "%s", id);
-            store_image_unpin(s, c.image_id, owner, &ignored);
-            store_close(s);
-        }
+        char owner[128];
+        snprintf(owner, sizeof owner, ENGINE_PIN_PREFIX "%s", id);
+        store_image_unpin_id(e->root, c.image_id, owner, &ignored);
     }
     engine_container_clear(&c);
     char dir[4200], trash[4200];

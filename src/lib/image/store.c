@@ -1137,6 +1137,29 @@ static int pin_unlink(struct store *s, const char *id, const char *owner, v12n_e
     return 1;
 }
 
+int store_image_unpin_id(const char *root, const char *id, const char *owner, v12n_error *err)
+{
+    if (check_owner(id, owner, err) < 0)
+        return -1;
+    if (!image_digest_valid(id))
+        return v12n_fail(err, EINVAL, "image %.256s: not an image id", id);
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/" PINS_DIR "/%s/%s", root, id + strlen("sha256:"),
+                         owner) >= sizeof path)
+        return v12n_fail(err, ENAMETOOLONG, "image %s: unpin %.256s", id, owner);
+    if (unlink(path) == 0)
+        return 0;
+    if (errno != ENOENT)
+        return v12n_fail_errno(err, "image %s: unpin %.256s", id, owner);
+    /* No pin file: maybe a pin in images.json, from before pins were files. */
+    struct store *s;
+    if (store_open(root, STORE_NO_SYNC, &s, err) < 0)
+        return -1;
+    int r = store_image_unpin(s, id, owner, err);
+    store_close(s);
+    return r;
+}
+
 struct unpin_args {
     const char *ref, *owner;
 };
