@@ -141,23 +141,20 @@ int engine_launch(const struct engine *e, const char *id, bool with_client, int 
         return -1;
     }
     if (child == 0) {
-        /* Detach from the CLI's session; the double fork hands the monitor
-         * to the host's init (or the nearest subreaper) once we exit. */
+        /* Its own session, away from the CLI's terminal and its signals;
+         * the host's init (or the nearest subreaper) adopts it when the CLI
+         * exits.  No second fork: a child is no group leader, so setsid
+         * works, and the monitor never opens a terminal that could become
+         * its controlling one (the pty master comes over a socket). */
         close(ready[0]);
         if (pair[0] >= 0)
             close(pair[0]);
         setsid();
-        pid_t monitor = fork();
-        if (monitor == 0)
-            engine_monitor_main(e, id, ready[1], pair[1]);
-        _exit(monitor < 0 ? 1 : 0);
+        engine_monitor_main(e, id, ready[1], pair[1]);
     }
     close(ready[1]);
     if (pair[1] >= 0)
         close(pair[1]);
-    int status;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-        ;
     int r = read_ready(ready[0], err);
     close(ready[0]);
     if (r < 0 || !with_client) {
