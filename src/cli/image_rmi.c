@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_image.h"
+#include "engine/engine.h"
 #include "util/json.h"
 
 static void print_untagged(char **names)
@@ -29,11 +30,26 @@ static int untag_all(struct store *s, char **names, v12n_error *err)
     return 0;
 }
 
+/* Pins of containers that are gone (see engine_pin_stale): dropped. */
+static bool drop_stale_pins(struct store *s, const struct store_image *img)
+{
+    bool dropped = false;
+    for (char **p = img->pins; p != NULL && *p != NULL; p++) {
+        v12n_error ignored = {0};
+        if (engine_pin_stale(store_root(s), *p) && store_image_unpin(s, img->id, *p, &ignored) == 0)
+            dropped = true;
+    }
+    return dropped;
+}
+
 /* Remove the whole image, or with force only its names when it is in use. */
 static int remove_image(struct store *s, const char *ref, const struct store_image *img, bool force,
                         v12n_error *err)
 {
-    if (store_image_delete(s, img->id, err) == 0) {
+    int r = store_image_delete(s, img->id, err);
+    if (r < 0 && err->errnum == EBUSY && drop_stale_pins(s, img))
+        r = store_image_delete(s, img->id, err);
+    if (r == 0) {
         print_untagged(img->names);
         printf("Deleted: %s\n", img->id);
         return 0;
@@ -42,7 +58,12 @@ static int remove_image(struct store *s, const char *ref, const struct store_ima
         return -1;
     if (force)
         return untag_all(s, img->names, err);
-    const char *owner = img->pins != NULL && img->pins[0] != NULL ? img->pins[0] : "a container";
+    const char *owner = "a container";
+    for (char **p = img->pins; p != NULL && *p != NULL; p++)
+        if (!engine_pin_stale(store_root(s), *p)) {
+            owner = *p;
+            break;
+        }
     return v12n_fail(err, 0,
                      "conflict: unable to remove image %.256s (must force): %.256s is using it",
                      ref, owner);

@@ -149,7 +149,7 @@ static void overlay_spec_run(void **state)
     path_of(etc, sizeof etc, "etc");
     const char *const lowers[] = {l3, l2, l1}; /* top first */
     v12n_error err = {0};
-    if (engine_rootfs_mount(lowers, 3, upper, work, merged, &err) < 0)
+    if (engine_rootfs_mount(lowers, 3, upper, work, merged, false, &err) < 0)
         fail_msg("%s", err.msg);
     assert_int_equal(engine_etc_files_write(etc, "engtest", ENGINE_NET_NONE, &err), 0);
 
@@ -238,7 +238,7 @@ static void many_layers(void **state)
     path_of(work, sizeof work, "work");
     path_of(merged, sizeof merged, "merged");
     v12n_error err = {0};
-    if (engine_rootfs_mount(lowers, N, upper, work, merged, &err) < 0)
+    if (engine_rootfs_mount(lowers, N, upper, work, merged, false, &err) < 0)
         fail_msg("%s", err.msg);
     snprintf(file, sizeof file, "%s/bottom", merged);
     assert_true(v12n_path_exists(file));
@@ -249,10 +249,10 @@ static void many_layers(void **state)
     assert_int_equal(engine_rootfs_umount(merged, &err), 0);
     assert_false(v12n_path_exists(file));
 
-    assert_int_equal(engine_rootfs_mount(lowers, 0, upper, work, merged, &err), -1);
+    assert_int_equal(engine_rootfs_mount(lowers, 0, upper, work, merged, false, &err), -1);
     assert_non_null(strstr(err.msg, "no layers"));
     const char *missing[] = {"/nonexistent/layer"};
-    assert_int_equal(engine_rootfs_mount(missing, 1, upper, work, merged, &err), -1);
+    assert_int_equal(engine_rootfs_mount(missing, 1, upper, work, merged, false, &err), -1);
     assert_non_null(strstr(err.msg, "/nonexistent/layer"));
 }
 
@@ -276,7 +276,7 @@ static void legacy_mount(void **state)
     path_of(colon, sizeof colon, "x:y");
     v12n_error err = {0};
     const char *const lowers[] = {a, b, c};
-    if (engine_overlay_mount_legacy(lowers, 3, upper, work, merged, &err) < 0)
+    if (engine_overlay_mount_legacy(lowers, 3, upper, work, merged, false, &err) < 0)
         fail_msg("%s", err.msg);
     char file[160];
     path_of(file, sizeof file, "merged/f");
@@ -287,7 +287,7 @@ static void legacy_mount(void **state)
 
     /* A ':' would split the layer list: refused, not misread. */
     const char *const bad[] = {colon, c};
-    assert_int_equal(engine_overlay_mount_legacy(bad, 2, upper, work, merged, &err), -1);
+    assert_int_equal(engine_overlay_mount_legacy(bad, 2, upper, work, merged, false, &err), -1);
     assert_non_null(strstr(err.msg, "x:y"));
     /* Too many layers for one page: a clear error. */
     const char *many[64];
@@ -297,9 +297,68 @@ static void legacy_mount(void **state)
     long_path[0] = '/';
     for (size_t i = 0; i < 64; i++)
         many[i] = long_path;
-    assert_int_equal(engine_overlay_mount_legacy(many_ro, 64, upper, work, merged, &err), -1);
+    assert_int_equal(engine_overlay_mount_legacy(many_ro, 64, upper, work, merged, false, &err),
+                     -1);
     assert_int_equal(err.errnum, E2BIG);
     assert_non_null(strstr(err.msg, "layers"));
+}
+
+/* The mount options of the mount at path, from /proc/self/mountinfo. */
+static bool mount_has_option(const char *path, const char *option)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    assert_non_null(f);
+    char line[4096];
+    bool found = false;
+    while (fgets(line, sizeof line, f) != NULL) {
+        char point[1024];
+        if (sscanf(line, "%*s %*s %*s %*s %1023s", point) == 1 && strcmp(point, path) == 0)
+            found = strstr(line, option) != NULL;
+    }
+    fclose(f);
+    return found;
+}
+
+/* An ephemeral upper (--rm) is volatile, and mounts again although the
+ * kernel leaves a mark in its work directory that forbids that. */
+static void ephemeral_mount(void **state)
+{
+    if (geteuid() != 0)
+        skip();
+    static const char *const rels[] = {"a", "upper", "work", "merged"};
+    for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++)
+        mkdirs(rels[i]);
+    put("a/f", "from a");
+    char a[128], upper[128], work[128], merged[128], mark[160];
+    path_of(a, sizeof a, "a");
+    path_of(upper, sizeof upper, "upper");
+    path_of(work, sizeof work, "work");
+    path_of(merged, sizeof merged, "merged");
+    path_of(mark, sizeof mark, "work/work/incompat/volatile");
+    const char *const lowers[] = {a};
+    v12n_error err = {0};
+    for (int round = 0; round < 2; round++) {
+        if (engine_rootfs_mount(lowers, 1, upper, work, merged, true, &err) < 0)
+            fail_msg("round %d: %s", round, err.msg);
+        assert_true(mount_has_option(merged, "volatile"));
+        assert_int_equal(engine_rootfs_umount(merged, &err), 0);
+        assert_true(v12n_path_exists(mark));
+    }
+    /* without the mark cleared, the kernel refuses the work directory */
+    assert_int_equal(engine_overlay_mount_legacy(lowers, 1, upper, work, merged, true, &err), -1);
+    path_of(mark, sizeof mark, "work/work/incompat");
+    assert_int_equal(v12n_rm_rf(mark, &err), 0);
+    if (engine_overlay_mount_legacy(lowers, 1, upper, work, merged, true, &err) < 0)
+        fail_msg("legacy: %s", err.msg);
+    assert_true(mount_has_option(merged, "volatile"));
+    assert_int_equal(engine_rootfs_umount(merged, &err), 0);
+    /* a kept container's upper is not volatile */
+    mkdirs("work2");
+    path_of(work, sizeof work, "work2");
+    if (engine_rootfs_mount(lowers, 1, upper, work, merged, false, &err) < 0)
+        fail_msg("%s", err.msg);
+    assert_false(mount_has_option(merged, "volatile"));
+    assert_int_equal(engine_rootfs_umount(merged, &err), 0);
 }
 
 static int setup(void **state)
@@ -323,6 +382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(overlay_spec_run, setup, teardown),
         cmocka_unit_test_setup_teardown(many_layers, setup, teardown),
         cmocka_unit_test_setup_teardown(legacy_mount, setup, teardown),
+        cmocka_unit_test_setup_teardown(ephemeral_mount, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -819,6 +819,140 @@ static void pinned_images_stay(void **state)
     free_image_parts(&f);
 }
 
+/* An image with only a config blob, named name; its id in id. */
+static void put_small_image(struct fixture *fx, const char *name, char id[IMAGE_DIGEST_SIZE])
+{
+    v12n_error err = {0};
+    char text[128];
+    snprintf(text, sizeof text, "{\"small\":\"%s\"}", name);
+    assert_int_equal(store_blob_put(fx->s, text, strlen(text), NULL, id, &err), 0);
+    char *names[] = {(char *)name, NULL};
+    struct store_image img = {.id = id, .names = names};
+    assert_int_equal(store_image_add(fx->s, &img, &err), 0);
+}
+
+static ino_t index_inode(struct fixture *fx)
+{
+    struct stat st;
+    assert_int_equal(stat(in_root(fx, "images.json"), &st), 0);
+    return st.st_ino;
+}
+
+static void pins_are_files_not_index_rewrites(void **state)
+{
+    struct fixture *fx = *state;
+    char id[IMAGE_DIGEST_SIZE];
+    put_small_image(fx, "p:1", id);
+    v12n_error err = {0};
+    ino_t before = index_inode(fx);
+    assert_int_equal(store_image_pin(fx->s, "p:1", "container a", &err), 0);
+    struct stat st;
+    assert_int_equal(stat(in_root(fx, "pins/%s/container a", id + 7), &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(index_inode(fx), before); /* images.json not rewritten */
+    /* owners that are not plain file names are refused */
+    assert_int_equal(store_image_pin(fx->s, "p:1", ".x", &err), -1);
+    assert_int_equal(err.errnum, EINVAL);
+    assert_int_equal(store_image_pin(fx->s, "p:1", "a/b", &err), -1);
+    assert_int_equal(store_image_unpin(fx->s, id, "../images.json", &err), -1);
+    assert_int_equal(stat(in_root(fx, "images.json"), &st), 0);
+    /* listed as owners */
+    struct store_image got;
+    assert_int_equal(store_image_resolve(fx->s, "p:1", &got, &err), 0);
+    assert_non_null(got.pins);
+    assert_string_equal(got.pins[0], "container a");
+    assert_null(got.pins[1]);
+    store_image_clear(&got);
+    /* unpinned by id: the file goes, the index stays as it is */
+    assert_int_equal(store_image_unpin(fx->s, id, "container a", &err), 0);
+    assert_int_equal(stat(in_root(fx, "pins/%s/container a", id + 7), &st), -1);
+    assert_int_equal(store_image_unpin(fx->s, id, "container a", &err), 0);
+    assert_int_equal(store_image_unpin(fx->s, "p:1", "container a", &err), 0);
+    assert_int_equal(index_inode(fx), before);
+    /* without opening the store (the engine's teardown) */
+    assert_int_equal(store_image_pin(fx->s, "p:1", "container c", &err), 0);
+    assert_int_equal(store_image_unpin_id(fx->root, id, "container c", &err), 0);
+    assert_int_equal(stat(in_root(fx, "pins/%s/container c", id + 7), &st), -1);
+    assert_int_equal(store_image_unpin_id(fx->root, id, "container c", &err), 0);
+    assert_int_equal(store_image_unpin_id(fx->root, "p:1", "container c", &err), -1);
+    assert_int_equal(store_image_unpin_id(fx->root, id, "../../images.json", &err), -1);
+    assert_int_equal(index_inode(fx), before);
+    /* by name too */
+    assert_int_equal(store_image_pin(fx->s, id, "container b", &err), 0);
+    assert_int_equal(store_image_unpin(fx->s, "p:1", "container b", &err), 0);
+    assert_int_equal(store_image_delete(fx->s, "p:1", &err), 0);
+    /* the image's pin directory goes with it */
+    assert_int_equal(stat(in_root(fx, "pins/%s", id + 7), &st), -1);
+    assert_int_equal(errno, ENOENT);
+}
+
+/* Stores written before pins were files keep theirs in images.json. */
+static void index_pins_are_still_honoured(void **state)
+{
+    struct fixture *fx = *state;
+    char id[IMAGE_DIGEST_SIZE];
+    put_small_image(fx, "old:1", id);
+    FILE *f = fopen(in_root(fx, "images.json"), "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"version\":1,\"images\":[{\"id\":\"%s\",\"names\":[\"old:1\"],\"layers\":[],"
+            "\"size\":0,\"pins\":[\"container old\"]}]}",
+            id);
+    fclose(f);
+    v12n_error err = {0};
+    assert_int_equal(store_image_delete(fx->s, id, &err), -1);
+    assert_int_equal(err.errnum, EBUSY);
+    assert_non_null(strstr(err.msg, "in use by container old"));
+    assert_int_equal(store_image_unpin_id(fx->root, id, "container old", &err), 0);
+    assert_int_equal(store_image_delete(fx->s, id, &err), 0);
+}
+
+/* A delete never removes an image a pin call has answered 0 for, however
+ * the two interleave. */
+static void pins_race_deletes(void **state)
+{
+    struct fixture *fx = *state;
+    enum { PINNERS = 3, ROUNDS = 30 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char id[IMAGE_DIGEST_SIZE], name[32];
+        snprintf(name, sizeof name, "race:%d", round);
+        put_small_image(fx, name, id);
+        pid_t pids[PINNERS + 1];
+        for (int p = 0; p <= PINNERS; p++) {
+            pids[p] = fork();
+            assert_true(pids[p] >= 0);
+            if (pids[p] != 0)
+                continue;
+            struct store *s;
+            v12n_error err = {0};
+            if (store_open(fx->root, STORE_NO_SYNC, &s, &err) < 0)
+                _exit(1);
+            if (p == PINNERS) { /* the deleter */
+                while (store_image_delete(s, name, &err) < 0)
+                    if (err.errnum != EBUSY)
+                        _exit(2);
+                _exit(0);
+            }
+            char owner[32];
+            snprintf(owner, sizeof owner, "container %d", p);
+            for (;;) {
+                if (store_image_pin(s, name, owner, &err) < 0)
+                    _exit(err.errnum == ENOENT ? 0 : 3); /* deleted first */
+                struct store_image got;
+                if (store_image_resolve(s, id, &got, &err) < 0)
+                    _exit(4); /* deleted while pinned */
+                store_image_clear(&got);
+                if (store_image_unpin(s, id, owner, &err) < 0)
+                    _exit(5);
+            }
+        }
+        for (int p = 0; p <= PINNERS; p++)
+            assert_int_equal(wait_exit(pids[p]), 0);
+        struct stat st;
+        assert_int_equal(stat(in_root(fx, "pins/%s", id + 7), &st), -1);
+    }
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
@@ -838,6 +972,9 @@ int main(void)
         T(concurrent_index_updates_are_all_kept),
         T(corrupted_index_is_an_error),
         T(pinned_images_stay),
+        T(pins_are_files_not_index_rewrites),
+        T(index_pins_are_still_honoured),
+        T(pins_race_deletes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

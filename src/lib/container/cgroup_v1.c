@@ -1,11 +1,14 @@
 /* cgroup v1 (and the v1 side of hybrid): one hierarchy per controller, the
  * files runc writes, in the order runc writes them. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "container/cgroup_internal.h"
 #include "util/cleanup.h"
@@ -348,6 +351,36 @@ static void number_string(int64_t v, char *out, size_t len)
         snprintf(out, len, "%" PRId64, v);
 }
 
+/* devices.allow and devices.deny, each opened once for all its rules (the
+ * kernel takes one rule per write). */
+struct device_files {
+    const char *dir;
+    int fd[2]; /* [0] deny, [1] allow */
+};
+
+static int device_rule_write(struct device_files *f, bool allow, const char *rule, v12n_error *err)
+{
+    const char *file = allow ? "devices.allow" : "devices.deny";
+    int *fd = &f->fd[allow];
+    if (*fd < 0) {
+        char path[PATH_MAX];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", f->dir, file) >= sizeof path)
+            return v12n_fail(err, ENAMETOOLONG, "cgroup %s: %s", f->dir, file);
+        if ((*fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+            return v12n_fail_errno(err, "cgroup %s: open %s", f->dir, file);
+    }
+    size_t len = strlen(rule);
+    ssize_t n;
+    do {
+        n = write(*fd, rule, len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return v12n_fail_errno(err, "cgroup %s: write %s (%s)", f->dir, file, rule);
+    if ((size_t)n != len)
+        return v12n_fail(err, EIO, "cgroup %s: short write to %s (%s)", f->dir, file, rule);
+    return 0;
+}
+
 /* The kernel keeps the rules' effect itself; rules before the last "a" are
  * wiped by it, so writing starts there. */
 int cgv1_apply_devices(const char *dir, const struct cg_device_rule *rules, size_t n,
@@ -358,24 +391,26 @@ int cgv1_apply_devices(const char *dir, const struct cg_device_rule *rules, size
         if (rules[i].type == 'a')
             start = i;
     }
-    for (size_t i = start; i < n; i++) {
-        const struct cg_device_rule *r = &rules[i];
-        const char *file = r->allow ? "devices.allow" : "devices.deny";
-        if (r->type == 'a') {
-            if (cg_write(dir, file, "a", err) < 0)
-                return -1;
+    struct device_files f = {dir, {-1, -1}};
+    int r = 0;
+    for (size_t i = start; r == 0 && i < n; i++) {
+        const struct cg_device_rule *d = &rules[i];
+        char access[4], major[24], minor[24], rule[80];
+        access_string(d->access, access);
+        if (d->type != 'a' && access[0] == '\0')
             continue;
-        }
-        char access[4], major[24], minor[24];
-        access_string(r->access, access);
-        if (access[0] == '\0')
-            continue;
-        number_string(r->major, major, sizeof major);
-        number_string(r->minor, minor, sizeof minor);
-        if (cg_writef(dir, file, err, "%c %s:%s %s", r->type, major, minor, access) < 0)
-            return -1;
+        number_string(d->major, major, sizeof major);
+        number_string(d->minor, minor, sizeof minor);
+        if (d->type == 'a')
+            snprintf(rule, sizeof rule, "a");
+        else
+            snprintf(rule, sizeof rule, "%c %s:%s %s", d->type, major, minor, access);
+        r = device_rule_write(&f, d->allow, rule, err);
     }
-    return 0;
+    for (int k = 0; k < 2; k++)
+        if (f.fd[k] >= 0)
+            close(f.fd[k]);
+    return r;
 }
 
 /* FREEZING can stall while tasks fork; writing FROZEN again retries the

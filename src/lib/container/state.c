@@ -80,7 +80,9 @@ int state_save(const char *root, const struct container_state *st, v12n_error *e
     auto_free char *text = json_dumps(j, JSON_COMPACT);
     if (text == NULL)
         return v12n_fail(err, ENOMEM, "container %s: state", st->id);
-    if (v12n_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
+    /* Rewritten at each step of the container's start, in the run directory
+     * (gone with the boot): exchanged, not renamed over (see fs.h). */
+    if (v12n_write_file_swap(path, text, strlen(text), 0600, err) < 0)
         return v12n_error_wrap(err, "container %s: save state", st->id);
     return 0;
 }

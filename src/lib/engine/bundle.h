@@ -142,9 +142,12 @@ int engine_etc_files_write(const char *dir, const char *hostname, enum engine_ne
 
 /* ---- the rootfs ---------------------------------------------------------- */
 
-/* Overlay lowers (top first, n >= 1) with upper/work on merged. */
+/* Overlay lowers (top first, n >= 1) with upper/work on merged.  An
+ * ephemeral upper (a --rm container's, deleted with it) is mounted
+ * "volatile": no sync of the upper filesystem, at unmount either, which
+ * otherwise waits for the host filesystem's writeback. */
 int engine_rootfs_mount(const char *const *lowers, size_t n, const char *upper, const char *work,
-                        const char *merged, v12n_error *err);
+                        const char *merged, bool ephemeral, v12n_error *err);
 int engine_rootfs_umount(const char *merged, v12n_error *err);
 
 #endif

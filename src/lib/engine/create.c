@@ -126,7 +126,7 @@ int engine_create(const struct engine *e, struct store *s, const struct engine_c
         return -1;
     }
     char owner[128];
-    snprintf(owner, sizeof owner, "container %s", out->id);
+    snprintf(owner, sizeof owner, ENGINE_PIN_PREFIX "%s", out->id);
     if (store_image_pin(s, a->image_id, owner, err) < 0 || write_bundle(e, s, a, out, err) < 0) {
         v12n_error ignored = {0};
         engine_destroy(e, out->id, &ignored);

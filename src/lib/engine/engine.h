@@ -90,6 +90,13 @@ bool engine_name_valid(const char *name);
 int engine_rename(const struct engine *e, const char *ref, const char *new_name, v12n_error *err);
 /* A new random id. */
 int engine_id_generate(char id[ENGINE_ID_LEN + 1], v12n_error *err);
+
+/* A container pins its image in the store (root) as "container <id>" from
+ * before its directory exists until after it is gone from sight.  A pin
+ * whose container directory is missing is stale (a monitor killed between
+ * the two, a power loss undoing an unpin): true for such an owner. */
+#define ENGINE_PIN_PREFIX "container "
+bool engine_pin_stale(const char *root, const char *owner);
 /* The current UTC time, RFC 3339 with nanoseconds. */
 char *engine_now(void);
 

@@ -54,7 +54,8 @@ int engine_caps_for(const struct engine_run_opts *opts, unsigned long long *out,
 /* The overlay through one mount(2) with a joined lowerdir: the fallback
  * for kernels without "lowerdir+" (exposed for its test). */
 int engine_overlay_mount_legacy(const char *const *lowers, size_t n, const char *upper,
-                                const char *work, const char *merged, v12n_error *err);
+                                const char *work, const char *merged, bool ephemeral,
+                                v12n_error *err);
 
 /* The container's resolv.conf from the host's: as is with the host's
  * network; otherwise without loopback nameservers (unreachable from another

@@ -78,7 +78,9 @@ static int write_in(const char *dir, const char *name, const char *text, v12n_er
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
         return v12n_fail(err, ENAMETOOLONG, "%s/%s", dir, name);
-    return v12n_write_file_atomic(path, text, strlen(text), 0644, err);
+    /* In a directory made a moment ago and read by nobody before the
+     * container starts: no temporary and rename needed. */
+    return v12n_write_file(path, text, strlen(text), err);
 }
 
 static int hosts_text(const char *hostname, char **out)

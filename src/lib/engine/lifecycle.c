@@ -68,7 +68,7 @@ int engine_rootfs_mount_from(const struct engine *e, struct store *s,
     }
     if (r == 0)
         r = engine_rootfs_mount((const char *const *)lowers, img.n_layers, upper, work, merged,
-                                err);
+                                c->auto_remove, err);
     for (size_t i = 0; lowers != NULL && i < img.n_layers; i++)
         free(lowers[i]);
     free(lowers);
@@ -141,23 +141,20 @@ int engine_launch(const struct engine *e, const char *id, bool with_client, int 
         return -1;
     }
     if (child == 0) {
-        /* Detach from the CLI's session; the double fork hands the monitor
-         * to the host's init (or the nearest subreaper) once we exit. */
+        /* Its own session, away from the CLI's terminal and its signals;
+         * the host's init (or the nearest subreaper) adopts it when the CLI
+         * exits.  No second fork: a child is no group leader, so setsid
+         * works, and the monitor never opens a terminal that could become
+         * its controlling one (the pty master comes over a socket). */
         close(ready[0]);
         if (pair[0] >= 0)
             close(pair[0]);
         setsid();
-        pid_t monitor = fork();
-        if (monitor == 0)
-            engine_monitor_main(e, id, ready[1], pair[1]);
-        _exit(monitor < 0 ? 1 : 0);
+        engine_monitor_main(e, id, ready[1], pair[1]);
     }
     close(ready[1]);
     if (pair[1] >= 0)
         close(pair[1]);
-    int status;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-        ;
     int r = read_ready(ready[0], err);
     close(ready[0]);
     if (r < 0 || !with_client) {
@@ -311,13 +308,9 @@ int engine_destroy_detach(const struct engine *e, const char *id, v12n_error *er
     struct engine_container c;
     v12n_error ignored = {0};
     if (engine_record_load(e, id, &c, &ignored) == 0 && c.image_id != NULL) {
-        struct store *s;
-        if (store_open(e->root, STORE_NO_SYNC, &s, &ignored) == 0) {
-            char owner[128];
-            snprintf(owner, sizeof owner, "container %s", id);
-            store_image_unpin(s, c.image_id, owner, &ignored);
-            store_close(s);
-        }
+        char owner[128];
+        snprintf(owner, sizeof owner, ENGINE_PIN_PREFIX "%s", id);
+        store_image_unpin_id(e->root, c.image_id, owner, &ignored);
     }
     engine_container_clear(&c);
     char dir[4200], trash[4200];

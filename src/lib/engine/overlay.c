@@ -14,6 +14,7 @@
 #include "engine/bundle.h"
 #include "engine/engine_internal.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 #define MOUNT_DATA_MAX 4096 /* one page: mount(2) truncates beyond */
 
@@ -22,7 +23,7 @@
 /* 1: mounted; 0: this kernel lacks fsopen or lowerdir+ (try the old way);
  * -1: a real error. */
 static int mount_new_api(const char *const *lowers, size_t n, const char *upper, const char *work,
-                         const char *merged, v12n_error *err)
+                         const char *merged, bool ephemeral, v12n_error *err)
 {
     int fs auto_close = fsopen("overlay", FSOPEN_CLOEXEC);
     if (fs < 0)
@@ -37,6 +38,9 @@ static int mount_new_api(const char *const *lowers, size_t n, const char *upper,
         return v12n_fail_errno(err, "rootfs %s: upperdir %s", merged, upper);
     if (fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0)
         return v12n_fail_errno(err, "rootfs %s: workdir %s", merged, work);
+    /* Before Linux 5.10 no "volatile": a synced upper is only slower. */
+    if (ephemeral && fsconfig(fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0 && errno != EINVAL)
+        return v12n_fail_errno(err, "rootfs %s: volatile", merged);
     if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
         return v12n_fail_errno(err, "rootfs %s: create overlay", merged);
     int mnt auto_close = fsmount(fs, FSMOUNT_CLOEXEC, 0);
@@ -54,7 +58,8 @@ static bool path_fits_options(const char *p)
 }
 
 int engine_overlay_mount_legacy(const char *const *lowers, size_t n, const char *upper,
-                                const char *work, const char *merged, v12n_error *err)
+                                const char *work, const char *merged, bool ephemeral,
+                                v12n_error *err)
 {
     char data[MOUNT_DATA_MAX];
     size_t used = (size_t)snprintf(data, sizeof data, "lowerdir=");
@@ -71,24 +76,43 @@ int engine_overlay_mount_legacy(const char *const *lowers, size_t n, const char 
     }
     if (!path_fits_options(upper) || !path_fits_options(work))
         return v12n_fail(err, EINVAL, "rootfs %s: upper or work path has ',', ':' or '\\'", merged);
-    used +=
-        (size_t)snprintf(data + used, sizeof data - used, ",upperdir=%s,workdir=%s", upper, work);
+    used += (size_t)snprintf(data + used, sizeof data - used, ",upperdir=%s,workdir=%s%s", upper,
+                             work, ephemeral ? ",volatile" : "");
     if (used >= sizeof data)
         return v12n_fail(err, E2BIG, "rootfs %s: mount options too long", merged);
-    if (mount("overlay", merged, "overlay", 0, data) < 0)
-        return v12n_fail_errno(err, "rootfs %s: mount overlay", merged);
-    return 0;
+    if (mount("overlay", merged, "overlay", 0, data) == 0)
+        return 0;
+    if (ephemeral && errno == EINVAL) { /* before Linux 5.10: no "volatile" */
+        data[used - strlen(",volatile")] = '\0';
+        if (mount("overlay", merged, "overlay", 0, data) == 0)
+            return 0;
+    }
+    return v12n_fail_errno(err, "rootfs %s: mount overlay", merged);
+}
+
+/* A volatile overlay leaves work/work/incompat/volatile behind, and the
+ * kernel refuses to mount that work directory again (the upper may have lost
+ * writes in a crash).  An ephemeral upper is thrown away anyway: clear it. */
+static int clear_volatile_mark(const char *work, v12n_error *err)
+{
+    char incompat[4200];
+    snprintf(incompat, sizeof incompat, "%s/work/incompat", work);
+    if (access(incompat, F_OK) < 0)
+        return errno == ENOENT ? 0 : v12n_fail_errno(err, "rootfs: %s", incompat);
+    return v12n_rm_rf(incompat, err);
 }
 
 int engine_rootfs_mount(const char *const *lowers, size_t n, const char *upper, const char *work,
-                        const char *merged, v12n_error *err)
+                        const char *merged, bool ephemeral, v12n_error *err)
 {
     if (n == 0)
         return v12n_fail(err, EINVAL, "rootfs %s: no layers", merged);
-    int rc = mount_new_api(lowers, n, upper, work, merged, err);
+    if (ephemeral && clear_volatile_mark(work, err) < 0)
+        return -1;
+    int rc = mount_new_api(lowers, n, upper, work, merged, ephemeral, err);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
-    return engine_overlay_mount_legacy(lowers, n, upper, work, merged, err);
+    return engine_overlay_mount_legacy(lowers, n, upper, work, merged, ephemeral, err);
 }
 
 int engine_rootfs_umount(const char *merged, v12n_error *err)

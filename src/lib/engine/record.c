@@ -129,6 +129,17 @@ static bool is_hex_id(const char *s)
     return true;
 }
 
+bool engine_pin_stale(const char *root, const char *owner)
+{
+    const char *prefix = ENGINE_PIN_PREFIX;
+    if (strncmp(owner, prefix, strlen(prefix)) != 0 || !is_hex_id(owner + strlen(prefix)))
+        return false;
+    char dir[4200];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/containers/%s", root, owner + strlen(prefix));
+    return lstat(dir, &st) < 0 && errno == ENOENT;
+}
+
 static enum engine_state state_from(const char *s)
 {
     if (strcmp(s, "running") == 0)

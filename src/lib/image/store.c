@@ -25,6 +25,7 @@
 #define INDEX_FILE    "images.json"
 #define INDEX_LOCK    "store.lock"
 #define GC_LOCK       "gc.lock"
+#define PINS_DIR      "pins"
 #define LAYER_DIFF    "diff"
 #define LAYER_INFO    "info.json"
 #define TEMP_NAME_MAX 64
@@ -875,7 +876,8 @@ static int image_content_size(struct store *s, const struct store_image *img, ui
     return 0;
 }
 
-/* Read-modify-write of the index under its lock.  apply() edits the array. */
+/* Read-modify-write of the index under its lock.  apply() edits the array
+ * and returns 0, or 1 when it changed nothing (no rewrite), or -1. */
 typedef int (*index_edit_fn)(struct store *s, json_t *images, void *ctx, v12n_error *err);
 
 static int index_edit(struct store *s, index_edit_fn apply, void *ctx, v12n_error *err)
@@ -884,8 +886,11 @@ static int index_edit(struct store *s, index_edit_fn apply, void *ctx, v12n_erro
     if (lock < 0)
         return -1;
     auto_json json_t *idx = index_load(s, err);
-    if (idx == NULL || apply(s, json_object_get(idx, "images"), ctx, err) < 0)
+    if (idx == NULL)
         return -1;
+    int r = apply(s, json_object_get(idx, "images"), ctx, err);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
     return index_save(s, idx, err);
 }
 
@@ -980,15 +985,107 @@ int store_image_untag(struct store *s, const char *name, v12n_error *err)
     return index_edit(s, untag_edit, (void *)name, err);
 }
 
+/* ---- pins -------------------------------------------------------------------- */
+
+/* An owner is a file name under pins/<image hex>/: no '/', no leading '.'
+ * (the store's own names), at most 200 bytes. */
+static int check_owner(const char *ref, const char *owner, v12n_error *err)
+{
+    if (owner == NULL || owner[0] == '\0')
+        return v12n_fail(err, EINVAL, "image %.256s: empty pin owner", ref);
+    if (owner[0] == '.' || strchr(owner, '/') != NULL || strlen(owner) > 200)
+        return v12n_fail(err, EINVAL, "image %.256s: invalid pin owner \"%.256s\"", ref, owner);
+    return 0;
+}
+
+/* pins/<hex> of image id ("sha256:<hex>"), created when create is set.
+ * Returns its descriptor, or -1 (errno ENOENT: no pins, when !create). */
+static int pins_dir_open(struct store *s, const char *id, bool create, v12n_error *err)
+{
+    const char *hex = id + strlen("sha256:");
+    if (create && mkdirat(s->rootfd, PINS_DIR, 0700) < 0 && errno != EEXIST)
+        return v12n_fail_errno(err, "store %s: mkdir " PINS_DIR, s->root);
+    auto_close int pins =
+        openat(s->rootfd, PINS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (pins < 0) {
+        int saved = errno;
+        v12n_fail_errno(err, "store %s: open " PINS_DIR, s->root);
+        errno = saved;
+        return -1;
+    }
+    bool made = create && mkdirat(pins, hex, 0700) == 0;
+    if (create && !made && errno != EEXIST)
+        return v12n_fail_errno(err, "store %s: mkdir " PINS_DIR "/%s", s->root, hex);
+    if (made && store_sync(s) && (fsync(pins) < 0 || fsync(s->rootfd) < 0))
+        return v12n_fail_errno(err, "store %s: fsync " PINS_DIR, s->root);
+    int fd = openat(pins, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int saved = errno;
+        v12n_fail_errno(err, "store %s: open " PINS_DIR "/%s", s->root, hex);
+        errno = saved;
+    }
+    return fd;
+}
+
+/* The owners pinning image id: the files under pins/<hex> (appended to
+ * *owners, a NULL-terminated vector or NULL). */
+static int pins_read(struct store *s, const char *id, char ***owners, v12n_error *err)
+{
+    v12n_error ignored = {0};
+    int fd = pins_dir_open(s, id, false, &ignored);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : v12n_fail_errno(err, "image %s: pins", id);
+    auto_closedir DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return v12n_fail_errno(err, "image %s: pins", id);
+    }
+    size_t n = v12n_strv_len(*owners);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char **grown = realloc(*owners, (n + 2) * sizeof *grown);
+        if (grown == NULL || (grown[n] = strdup(de->d_name)) == NULL) {
+            if (grown != NULL)
+                *owners = grown;
+            return v12n_fail(err, ENOMEM, "image %s: pins: out of memory", id);
+        }
+        grown[++n] = NULL;
+        *owners = grown;
+    }
+    return 0;
+}
+
+/* A pin from before pins were files: in the index entry's "pins". */
+static const char *legacy_pin(json_t *img)
+{
+    return json_string_value(json_array_get(json_object_get(img, "pins"), 0));
+}
+
 static int delete_edit(struct store *s, json_t *images, void *ctx, v12n_error *err)
 {
     size_t i;
     if (find_image(images, ctx, &i, err) < 0)
         return -1;
-    json_t *pins = json_object_get(json_array_get(images, i), "pins");
-    if (json_array_size(pins) > 0)
-        return v12n_fail(err, EBUSY, "image %.256s: in use by %.256s", (const char *)ctx,
-                         json_string_value(json_array_get(pins, 0)));
+    json_t *img = json_array_get(images, i);
+    const char *id = json_string_value(json_object_get(img, "id"));
+    char **owners = NULL;
+    if (id == NULL || pins_read(s, id, &owners, err) < 0) {
+        v12n_strv_free(owners);
+        return id == NULL ? v12n_fail(err, EINVAL, "image %.256s: no id", (const char *)ctx) : -1;
+    }
+    const char *owner = legacy_pin(img) != NULL ? legacy_pin(img) : owners ? owners[0] : NULL;
+    if (owner != NULL) {
+        v12n_fail(err, EBUSY, "image %.256s: in use by %.256s", (const char *)ctx, owner);
+        v12n_strv_free(owners);
+        return -1;
+    }
+    /* Under the lock: no pin is being created in it. */
+    auto_close int pins =
+        openat(s->rootfd, PINS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (pins >= 0)
+        unlinkat(pins, id + strlen("sha256:"), AT_REMOVEDIR);
     return json_array_remove(images, i) == 0 ? 0 : v12n_fail(err, EIO, "image index");
 }
 
@@ -997,56 +1094,109 @@ int store_image_delete(struct store *s, const char *ref, v12n_error *err)
     return index_edit(s, delete_edit, (void *)ref, err);
 }
 
-struct pin_args {
+/* Pinning is one empty file, created under the index lock once the image
+ * is found (so a delete either sees it or has removed the image first):
+ * no index rewrite. */
+int store_image_pin(struct store *s, const char *ref, const char *owner, v12n_error *err)
+{
+    if (check_owner(ref, owner, err) < 0)
+        return -1;
+    auto_close int lock = lock_file(s, INDEX_LOCK, LOCK_EX, err);
+    if (lock < 0)
+        return -1;
+    auto_json json_t *idx = index_load(s, err);
+    size_t i;
+    if (idx == NULL || find_image(json_object_get(idx, "images"), ref, &i, err) < 0)
+        return -1;
+    const char *id =
+        json_string_value(json_object_get(json_array_get(json_object_get(idx, "images"), i), "id"));
+    if (id == NULL || !image_digest_valid(id))
+        return v12n_fail(err, EINVAL, "image %.256s: no valid id in the index", ref);
+    auto_close int dir = pins_dir_open(s, id, true, err);
+    if (dir < 0)
+        return v12n_error_wrap(err, "image %.256s: pin", ref);
+    auto_close int fd = openat(dir, owner, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return v12n_fail_errno(err, "image %.256s: pin %.256s", ref, owner);
+    if (store_sync(s) && fsync(dir) < 0)
+        return v12n_fail_errno(err, "image %.256s: pin %.256s: fsync", ref, owner);
+    return 0;
+}
+
+/* 1: the pin file was there and is gone; 0: there was none. */
+static int pin_unlink(struct store *s, const char *id, const char *owner, v12n_error *err)
+{
+    v12n_error ignored = {0};
+    auto_close int dir = pins_dir_open(s, id, false, &ignored);
+    if (dir < 0)
+        return errno == ENOENT ? 0 : v12n_fail_errno(err, "image %s: pins", id);
+    if (unlinkat(dir, owner, 0) < 0)
+        return errno == ENOENT ? 0 : v12n_fail_errno(err, "image %s: unpin %.256s", id, owner);
+    if (store_sync(s) && fsync(dir) < 0)
+        return v12n_fail_errno(err, "image %s: unpin %.256s: fsync", id, owner);
+    return 1;
+}
+
+int store_image_unpin_id(const char *root, const char *id, const char *owner, v12n_error *err)
+{
+    if (check_owner(id, owner, err) < 0)
+        return -1;
+    if (!image_digest_valid(id))
+        return v12n_fail(err, EINVAL, "image %.256s: not an image id", id);
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/" PINS_DIR "/%s/%s", root, id + strlen("sha256:"),
+                         owner) >= sizeof path)
+        return v12n_fail(err, ENAMETOOLONG, "image %s: unpin %.256s", id, owner);
+    if (unlink(path) == 0)
+        return 0;
+    if (errno != ENOENT)
+        return v12n_fail_errno(err, "image %s: unpin %.256s", id, owner);
+    /* No pin file: maybe a pin in images.json, from before pins were files. */
+    struct store *s;
+    if (store_open(root, STORE_NO_SYNC, &s, err) < 0)
+        return -1;
+    int r = store_image_unpin(s, id, owner, err);
+    store_close(s);
+    return r;
+}
+
+struct unpin_args {
     const char *ref, *owner;
-    bool pin;
 };
 
-static int pin_edit(struct store *s, json_t *images, void *ctx, v12n_error *err)
+/* By name, or a legacy pin in the index: rewritten only when it held one. */
+static int unpin_edit(struct store *s, json_t *images, void *ctx, v12n_error *err)
 {
-    (void)s;
-    const struct pin_args *a = ctx;
+    const struct unpin_args *a = ctx;
     size_t i;
     if (find_image(images, a->ref, &i, err) < 0)
         return -1;
     json_t *img = json_array_get(images, i);
+    const char *id = json_string_value(json_object_get(img, "id"));
+    if (id != NULL && image_digest_valid(id) && pin_unlink(s, id, a->owner, err) < 0)
+        return -1;
     json_t *pins = json_object_get(img, "pins");
-    if (!json_is_array(pins)) {
-        if (!a->pin)
-            return 0;
-        pins = json_array();
-        if (pins == NULL || json_object_set_new(img, "pins", pins) < 0)
-            return v12n_fail(err, ENOMEM, "image index");
-    }
     for (size_t k = 0; k < json_array_size(pins); k++) {
         const char *o = json_string_value(json_array_get(pins, k));
         if (o != NULL && strcmp(o, a->owner) == 0)
-            return a->pin ? 0 : json_array_remove(pins, k);
+            return json_array_remove(pins, k) == 0 ? 0 : v12n_fail(err, EIO, "image index");
     }
-    if (!a->pin)
-        return 0;
-    return json_array_append_new(pins, json_string(a->owner)) == 0
-               ? 0
-               : v12n_fail(err, ENOMEM, "image index");
+    return 1;
 }
 
-static int pin_change(struct store *s, const char *ref, const char *owner, bool pin,
-                      v12n_error *err)
-{
-    if (owner == NULL || owner[0] == '\0')
-        return v12n_fail(err, EINVAL, "image %.256s: empty pin owner", ref);
-    struct pin_args a = {ref, owner, pin};
-    return index_edit(s, pin_edit, &a, err);
-}
-
-int store_image_pin(struct store *s, const char *ref, const char *owner, v12n_error *err)
-{
-    return pin_change(s, ref, owner, true, err);
-}
-
+/* The engine unpins by id: one unlink, without the lock (a delete that
+ * runs meanwhile sees the pin or not; both are right). */
 int store_image_unpin(struct store *s, const char *ref, const char *owner, v12n_error *err)
 {
-    return pin_change(s, ref, owner, false, err);
+    if (check_owner(ref, owner, err) < 0)
+        return -1;
+    if (image_digest_valid(ref)) {
+        int r = pin_unlink(s, ref, owner, err);
+        if (r != 0)
+            return r < 0 ? -1 : 0;
+    }
+    struct unpin_args a = {ref, owner};
+    return index_edit(s, unpin_edit, &a, err);
 }
 
 int store_image_list(struct store *s, struct store_image **out, size_t *n, v12n_error *err)
@@ -1060,8 +1210,9 @@ int store_image_list(struct store *s, struct store_image **out, size_t *n, v12n_
     if (v == NULL)
         return v12n_fail(err, ENOMEM, "image index: out of memory");
     for (size_t i = 0; i < count; i++) {
-        if (image_from_json(json_array_get(images, i), &v[i], err) < 0) {
-            store_images_free(v, i);
+        if (image_from_json(json_array_get(images, i), &v[i], err) < 0 ||
+            pins_read(s, v[i].id, &v[i].pins, err) < 0) {
+            store_images_free(v, i + 1);
             return v12n_error_wrap(err, "image index %s/" INDEX_FILE, s->root);
         }
     }
@@ -1077,9 +1228,14 @@ int store_image_resolve(struct store *s, const char *ref, struct store_image *ou
         return -1;
     json_t *images = json_object_get(idx, "images");
     size_t i;
-    if (find_image(images, ref, &i, err) < 0)
+    if (find_image(images, ref, &i, err) < 0 ||
+        image_from_json(json_array_get(images, i), out, err) < 0)
         return -1;
-    return image_from_json(json_array_get(images, i), out, err);
+    if (pins_read(s, out->id, &out->pins, err) < 0) {
+        store_image_clear(out);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- garbage collection ------------------------------------------------------ */

@@ -7,6 +7,7 @@
  *                                    so images share it whatever the layer's place)
  *   <root>/layers/<hex>/info.json    {"diff_id", "size", "entries"}
  *   <root>/images.json               the image index
+ *   <root>/pins/<hex>/<owner>        an empty file per pin of image <hex>
  *   <root>/tmp/                      blobs and layers being written
  *   <root>/store.lock                flock: writers of images.json
  *   <root>/gc.lock                   flock: shared by pulls (leases), exclusive by gc
@@ -160,6 +161,10 @@ int store_image_delete(struct store *s, const char *ref, v12n_error *err);
  * holds no pin is not an error. */
 int store_image_pin(struct store *s, const char *ref, const char *owner, v12n_error *err);
 int store_image_unpin(struct store *s, const char *ref, const char *owner, v12n_error *err);
+/* store_image_unpin by image id ("sha256:<hex>") without opening the store,
+ * and without syncing (a pin a power loss brings back is stale: see
+ * engine_pin_stale): one unlink for a pin file. */
+int store_image_unpin_id(const char *root, const char *id, const char *owner, v12n_error *err);
 
 int store_image_list(struct store *s, struct store_image **out, size_t *n, v12n_error *err);
 /* ref: a name exactly as stored ("docker.io/library/alpine:latest"), an

@@ -108,11 +108,11 @@ int v12n_write_file(const char *path, const char *data, size_t len, v12n_error *
     return 0;
 }
 
-int v12n_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
-                           v12n_error *err)
+/* Write data to a new temporary beside path; its name goes to tmp. */
+static int write_temp(const char *path, const char *data, size_t len, mode_t mode, char *tmp,
+                      size_t tmp_len, v12n_error *err)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+    if (snprintf(tmp, tmp_len, "%s.tmp.%d", path, (int)getpid()) >= (int)tmp_len)
         return v12n_fail(err, ENAMETOOLONG, "write %s", path);
     int fd = open(tmp, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, mode);
     if (fd < 0)
@@ -128,12 +128,39 @@ int v12n_write_file_atomic(const char *path, const char *data, size_t len, mode_
         unlink(tmp);
         return v12n_fail(err, saved, "close %s", tmp);
     }
+    return 0;
+}
+
+int v12n_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
+                           v12n_error *err)
+{
+    char tmp[PATH_MAX];
+    if (write_temp(path, data, len, mode, tmp, sizeof tmp, err) < 0)
+        return -1;
     if (rename(tmp, path) < 0) {
         int saved = errno;
         unlink(tmp);
         return v12n_fail(err, saved, "rename %s", path);
     }
     return 0;
+}
+
+int v12n_write_file_swap(const char *path, const char *data, size_t len, mode_t mode,
+                         v12n_error *err)
+{
+    char tmp[PATH_MAX];
+    if (write_temp(path, data, len, mode, tmp, sizeof tmp, err) < 0)
+        return -1;
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+        unlink(tmp); /* the old content */
+        return 0;
+    }
+    /* No file to exchange with yet, or a filesystem without exchange. */
+    if ((errno == ENOENT || errno == EINVAL || errno == ENOSYS) && rename(tmp, path) == 0)
+        return 0;
+    int saved = errno;
+    unlink(tmp);
+    return v12n_fail(err, saved, "rename %s", path);
 }
 
 int v12n_mkdir_p(const char *path, mode_t mode, v12n_error *err)

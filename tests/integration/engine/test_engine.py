@@ -164,6 +164,35 @@ def test_rm_flag_leaves_nothing(engine):
     assert engine.runtime_states() == []
 
 
+def test_containers_pin_their_image_with_one_file_each(engine):
+    image_id = json.loads(engine.ok("image", "inspect", "busybox"))[0]["Id"]
+    pins = os.path.join(engine.root, "pins", image_id[7:])
+    index = os.path.join(engine.root, "images.json")
+    before = os.stat(index).st_ino
+    cid = engine.ok("run", "-d", "busybox", "sleep", "1000").strip()
+    assert os.listdir(pins) == ["container " + cid]
+    r = engine("rmi", "busybox")
+    assert r.returncode == 1 and "container %s is using it" % cid in r.stderr, r
+    engine.ok("rm", "-f", cid)
+    assert os.listdir(pins) == []
+    assert engine("run", "--rm", "busybox", "true").returncode == 0
+    assert os.listdir(pins) == []
+    assert os.stat(index).st_ino == before  # images.json was never rewritten
+
+
+def test_only_rm_containers_have_a_volatile_upper(engine):
+    def options(cid):
+        point = os.path.join(engine.root, "containers", cid, "rootfs")
+        lines = [l for l in open("/proc/self/mountinfo") if l.split()[4] == point]
+        assert len(lines) == 1, lines
+        return lines[0]
+    gone = engine.ok("run", "-d", "--rm", "busybox", "sleep", "1000").strip()
+    kept = engine.ok("run", "-d", "busybox", "sleep", "1000").strip()
+    assert "volatile" in options(gone)  # no sync of the host filesystem at its unmount
+    assert "volatile" not in options(kept)
+    engine.ok("rm", "-f", gone, kept)
+
+
 def test_rm_flag_deletes_hidden_leftovers_after_the_exit_code(engine):
     # what a monitor killed between hiding and deleting a directory leaves
     stale = os.path.join(engine.root, "containers", ".removing-" + "0" * 64)

@@ -468,12 +468,10 @@ def test_import_a_rootfs_tarball(cli):
 
 def test_rmi_of_an_image_a_container_uses(cli):
     image_id = cli.ok("image", "builtin", "busybox").out.split()[0]
-    # what the engine's store_image_pin() writes
-    index = os.path.join(cli.root, "images.json")
-    doc = json.load(open(index))
-    doc["images"][0]["pins"] = ["container web"]
-    with open(index, "w") as f:
-        json.dump(doc, f)
+    # what the engine's store_image_pin() writes: one empty file per owner
+    pins = os.path.join(cli.root, "pins", image_id[7:])
+    os.makedirs(pins, exist_ok=True)
+    open(os.path.join(pins, "container web"), "w").close()
     r = cli("rmi", "busybox")
     assert r.rc == 1, r
     assert r.err == "v12n: conflict: unable to remove image busybox (must force): container web is using it\n"
@@ -483,12 +481,28 @@ def test_rmi_of_an_image_a_container_uses(cli):
     assert cli.ok("images", "-q").out == image_id[7:19] + "\n"
     layer = cli.inspect(image_id)["RootFS"]["Layers"][0]
     assert os.path.isdir(os.path.join(cli.root, "layers", layer[7:]))
-    doc = json.load(open(index))
-    doc["images"][0]["pins"] = []
-    with open(index, "w") as f:
-        json.dump(doc, f)
+    os.unlink(os.path.join(pins, "container web"))
     assert "Deleted: " + image_id in cli.ok("rmi", image_id).out
     assert os.listdir(os.path.join(cli.root, "layers")) == []
+    assert not os.path.exists(pins)
+
+
+def test_rmi_drops_the_pin_of_a_container_that_is_gone(cli):
+    image_id = cli.ok("image", "builtin", "busybox").out.split()[0]
+    pins = os.path.join(cli.root, "pins", image_id[7:])
+    os.makedirs(pins, exist_ok=True)
+    # a container id with no container directory: its monitor was killed
+    # between the unpin and the removal, or a power loss undid the unpin
+    open(os.path.join(pins, "container " + "ab" * 32), "w").close()
+    alive = "cd" * 32
+    os.makedirs(os.path.join(cli.root, "containers", alive))
+    open(os.path.join(pins, "container " + alive), "w").close()
+    r = cli("rmi", "busybox")
+    assert r.rc == 1 and "container %s is using it" % alive in r.err, r
+    assert os.listdir(pins) == ["container " + alive]
+    os.rmdir(os.path.join(cli.root, "containers", alive))
+    assert "Deleted: " + image_id in cli.ok("rmi", "busybox").out
+    assert not os.path.exists(pins)
 
 
 def test_pull_on_a_terminal_draws_progress_bars(cli, registry, pusher, unique):
