@@ -8,6 +8,8 @@
  *                with INIT/SIPI, print both counts, power off
  *   echo         echo one line of serial input, power off
  *   spin         print, then spin forever (for Ctrl-a x)
+ *   idle         print "idle: ready", then halt forever with interrupts off
+ *                (a managed VM that waits to be stopped, using no CPU)
  *   cpuid        print the hypervisor signature, kvmclock and cmpxchg16b bits
  *   rtc          print the CMOS RTC's year (century and year registers, BCD)
  *   acpi         find the RSDP, count the MADT's processors, power off
@@ -303,6 +305,11 @@ void guest_main(uintptr_t info, int proto)
         acpi_poweroff();
     if (has_word(cmdline, "echo"))
         echo_line();
+    if (has_word(cmdline, "idle")) {
+        puts_serial("idle: ready\n");
+        for (;;)
+            __asm__ volatile("cli; hlt");
+    }
     if (has_word(cmdline, "spin"))
         for (;;)
             __asm__ volatile("pause");
