@@ -160,7 +160,8 @@ static int run_managed(struct vm_config *cfg, const char *dir, struct vm_result 
     struct vmm_managed m;
     if (vmm_managed_open(&m, dir, err) < 0)
         return -1;
-    struct vm_managed_hooks hooks = {.quit_fd = m.quit_fd, .ready = managed_ready, .arg = &m};
+    struct vm_managed_hooks hooks = {
+        .quit_fd = m.quit_fd, .powerbtn_fd = m.powerbtn_fd, .ready = managed_ready, .arg = &m};
     cfg->managed = &hooks;
     cfg->console_in = m.in_pipe[0];
     cfg->console_out = m.out_pipe[1];
@@ -248,7 +249,9 @@ static int vm_run_command(int argc, char **argv)
         return cli_error(&err);
     if (res.stop == VM_STOP_ERROR)
         return cli_error(&res.err);
-    if (res.stop != VM_STOP_POWEROFF)
+    /* managed: a quit was asked for (QMP quit, SIGTERM), not news for the log */
+    bool asked = managed != NULL && res.stop == VM_STOP_QUIT;
+    if (res.stop != VM_STOP_POWEROFF && !asked)
         fprintf(stderr, "v12n: vm: %s%s\n", vm_stop_name(res.stop),
                 res.stop == VM_STOP_GUEST_EXIT ? " with a code" : "");
     return exit_status(&res);

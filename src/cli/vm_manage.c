@@ -239,14 +239,12 @@ static int vm_shutdown_cmd(int argc, char **argv)
     if (name == NULL || load(name, &def) != 0)
         return 1;
     v12n_error err = {0};
-    bool forced = false, own_vmm = def.engine == VM_ENGINE_KVM;
+    bool forced = false;
     int r = vm_shutdown(&def, timeout, &forced, &err);
     vm_def_free(&def);
     if (r < 0)
         return cli_error(&err);
-    if (forced && own_vmm)
-        fprintf(stderr, "vm %s: v12n's own VMM has no ACPI power button yet: forced off\n", name);
-    else if (forced)
+    if (forced)
         fprintf(stderr, "vm %s: no shutdown after %d s: forced off\n", name, timeout);
     return 0;
 }

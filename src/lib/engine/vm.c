@@ -480,12 +480,6 @@ int vm_shutdown(const struct vm_def *def, int timeout_s, bool *forced, v12n_erro
         *forced = false;
     if (running_pid(def, &pid, err) < 0)
         return -1;
-    if (def->engine == VM_ENGINE_KVM) {
-        /* the own VMM has no ACPI power button yet (docs/vms.md) */
-        if (forced != NULL)
-            *forced = true;
-        return force_off(def, pid, err);
-    }
     if (qmp_command(def, "system_powerdown", err) < 0)
         return -1;
     if (wait_gone(pid, timeout_s * 1000))

@@ -51,7 +51,8 @@ static int make_paths(struct vmm_managed *m, const char *dir, v12n_error *err)
 
 static int open_fds(struct vmm_managed *m, v12n_error *err)
 {
-    m->log_fd = open(m->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    /* a new boot starts a new log, as QEMU's logfile does */
+    m->log_fd = open(m->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     if (m->log_fd < 0)
         return v12n_fail_errno(err, "managed vm: %s", m->log_path);
     /* the guest's output is never dropped: its writer blocks until this
@@ -61,7 +62,8 @@ static int open_fds(struct vmm_managed *m, v12n_error *err)
         return v12n_fail_errno(err, "managed vm: pipe");
     m->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     m->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (m->quit_fd < 0 || m->stop_fd < 0)
+    m->powerbtn_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (m->quit_fd < 0 || m->stop_fd < 0 || m->powerbtn_fd < 0)
         return v12n_fail_errno(err, "managed vm: eventfd");
     sigset_t set;
     sigemptyset(&set);
@@ -157,6 +159,10 @@ static bool answer_lines(struct vmm_managed *m, struct vmm_qmp_peer *p)
         free(reply);
         if (action == VMM_QMP_QUIT)
             request_quit(m);
+        if (action == VMM_QMP_POWERDOWN) {
+            uint64_t one = 1;
+            (void)!write(m->powerbtn_fd, &one, sizeof one);
+        }
         memmove(p->buf, nl + 1, p->len - line - 1);
         p->len -= line + 1;
     }
@@ -214,7 +220,7 @@ int vmm_managed_open(struct vmm_managed *m, const char *dir, v12n_error *err)
 {
     memset(m, 0, sizeof *m);
     m->log_fd = m->serial_listen = m->qmp_listen = m->serial_client = -1;
-    m->signal_fd = m->stop_fd = m->quit_fd = -1;
+    m->signal_fd = m->stop_fd = m->quit_fd = m->powerbtn_fd = -1;
     m->out_pipe[0] = m->out_pipe[1] = m->in_pipe[0] = m->in_pipe[1] = -1;
     for (int i = 0; i < VMM_MANAGED_QMP_CLIENTS; i++)
         m->qmp[i].fd = -1;
@@ -259,8 +265,8 @@ void vmm_managed_close(struct vmm_managed *m)
         if (paths[i] != NULL && m->log_fd >= 0)
             unlink(paths[i]);
     int *fds[] = {&m->log_fd,      &m->serial_listen, &m->qmp_listen, &m->serial_client,
-                  &m->signal_fd,   &m->stop_fd,       &m->quit_fd,    &m->out_pipe[0],
-                  &m->out_pipe[1], &m->in_pipe[0],    &m->in_pipe[1]};
+                  &m->signal_fd,   &m->stop_fd,       &m->quit_fd,    &m->powerbtn_fd,
+                  &m->out_pipe[0], &m->out_pipe[1],   &m->in_pipe[0], &m->in_pipe[1]};
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         close_fd(fds[i]);
     for (int i = 0; i < VMM_MANAGED_QMP_CLIENTS; i++)

@@ -32,6 +32,7 @@ struct vmm_managed {
     int out_pipe[2]; /* the guest's console output: the VMM writes [1] */
     int in_pipe[2];  /* the client's input: the VMM reads [0] */
     int quit_fd;     /* eventfd the VMM watches (vm_managed_hooks) */
+    int powerbtn_fd; /* eventfd the VMM makes the power button's irqfd */
     struct vmm_qmp_peer qmp[VMM_MANAGED_QMP_CLIENTS];
     pthread_t thread;
     bool started;

@@ -31,9 +31,12 @@ static json_t *answer(json_t *req, enum vmm_qmp_action *action)
         *action = VMM_QMP_QUIT;
         return json_pack("{s:{}}", "return");
     }
-    if (strcmp(cmd, "system_powerdown") == 0 || strcmp(cmd, "system_reset") == 0)
-        return error_reply("GenericError",
-                           "v12n's own VMM has no ACPI power button or reset from outside yet");
+    if (strcmp(cmd, "system_powerdown") == 0) {
+        *action = VMM_QMP_POWERDOWN;
+        return json_pack("{s:{}}", "return");
+    }
+    if (strcmp(cmd, "system_reset") == 0)
+        return error_reply("GenericError", "v12n's own VMM has no reset from outside");
     char desc[128];
     snprintf(desc, sizeof desc, "The command %.64s has not been found", cmd);
     return error_reply("CommandNotFound", desc);

@@ -9,7 +9,7 @@
 
 #define VMM_QMP_LINE_MAX 4096
 
-enum vmm_qmp_action { VMM_QMP_NONE, VMM_QMP_QUIT };
+enum vmm_qmp_action { VMM_QMP_NONE, VMM_QMP_QUIT, VMM_QMP_POWERDOWN };
 
 /* The greeting sent on connect (static text, newline-terminated). */
 const char *vmm_qmp_greeting(void);

@@ -79,6 +79,16 @@ int vm_irqfd_create(struct vm *vm, unsigned gsi, v12n_error *err)
     return fd;
 }
 
+/* Managed: the front's eventfd becomes the power button's interrupt (the
+ * GED in the DSDT, x86/acpi.c): KVM pulses the GSI on each write. */
+static int powerbtn_assign(struct vm *vm, int fd, v12n_error *err)
+{
+    struct kvm_irqfd irqfd = {.fd = (uint32_t)fd, .gsi = BOOT_ACPI_GED_GSI};
+    if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+        return v12n_fail_errno(err, "power button: KVM_IRQFD on gsi %d", BOOT_ACPI_GED_GSI);
+    return 0;
+}
+
 /* vmm_services for devices: edge interrupts (one eventfd write where the
  * device has an irqfd: no ioctl from the thread that raises it), loop
  * watches, ioeventfds. */
@@ -415,6 +425,8 @@ int vm_run(const struct vm_config *cfg, struct vm_result *res, v12n_error *err)
     }
     if (r == 0 && vm->quit_fd >= 0)
         r = vmm_loop_watch(&vm->loop, vm->quit_fd, quit_readable, &ci, err);
+    if (r == 0 && cfg->managed != NULL && cfg->managed->powerbtn_fd >= 0)
+        r = powerbtn_assign(vm, cfg->managed->powerbtn_fd, err);
     if (r == 0 && cfg->managed != NULL && cfg->managed->ready != NULL)
         cfg->managed->ready(cfg->managed->arg);
     for (unsigned i = 0; r == 0 && i < vm->n_vcpus; i++)

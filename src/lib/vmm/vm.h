@@ -34,10 +34,11 @@ struct vm_config {
 
 /* A managed VMM (vmm/managed.h, docs/vmm.md): console_in carries a socket
  * client's bytes verbatim (no Ctrl-a escape), quit_fd (an eventfd) stops
- * the VM when written, ready() runs once the VM is built, before the
- * guest's first instruction. */
+ * the VM when written, powerbtn_fd presses the power button, ready() runs once the VM is built,
+ * before the guest's first instruction. */
 struct vm_managed_hooks {
     int quit_fd;
+    int powerbtn_fd; /* an eventfd: a write presses the ACPI power button (irqfd) */
     void (*ready)(void *arg);
     void *arg;
 };

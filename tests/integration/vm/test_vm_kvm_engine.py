@@ -84,12 +84,27 @@ def test_start_list_inspect_destroy_start_again(store, guests):
     assert not alive(pid)
     assert store.state(name) == "shut off"
     assert run_files(name) == ["console.log", "owner"]  # no pidfile, no sockets
+    assert "v12n:" not in store.log(name)  # a quit asked for is not reported as news
     store.ok("vm", "start", name)
-    wait_for(lambda: store.log(name).count("idle: ready") == 1, "the marker after restart")
+    wait_for(lambda: "idle: ready" in store.log(name), "the marker after restart")
+    assert store.log(name).count("v12n test guest") == 1  # a new boot, a new log
     assert store.state(name) == "running"
-    p = store.ok("vm", "shutdown", name)
-    assert "forced off" in p.stderr  # no ACPI power button in the own VMM yet
+    p = store.ok("vm", "shutdown", "--timeout", "1", name)
+    assert "forced off" in p.stderr  # the idle guest ignores the power button
     assert store.state(name) == "shut off"
+
+
+def test_shutdown_presses_the_acpi_power_button(store, guests):
+    # the guest routes the GED's GSI through the IOAPIC, waits for it and powers off (S5)
+    name = create(store, guests, "powerbtn")
+    store.ok("vm", "start", name)
+    wait_for(lambda: "powerbtn: ready" in store.log(name), "the guest's marker")
+    p = store.ok("vm", "shutdown", "--timeout", str(LIMIT), name, timeout=LIMIT + 30)
+    assert p.stderr == ""  # not forced
+    assert "powerbtn: pressed" in store.log(name)
+    assert store.state(name) == "shut off"
+    assert run_files(name) == ["console.log", "owner"]
+    one_error_line(store.run("vm", "reboot", name), "not running")
 
 
 def test_console_input_and_guest_poweroff(store, guests):
@@ -143,6 +158,7 @@ def test_qmp_server_answers_like_qemu(store, guests):
     assert ask('{"execute": "qmp_capabilities", "id": 7}') == {"return": {}, "id": 7}
     assert ask('{"execute": "query-status"}')["return"]["status"] == "running"
     assert ask('{"execute": "nope"}')["error"]["class"] == "CommandNotFound"
+    assert ask('{"execute": "system_reset"}')["error"]["class"] == "GenericError"
     assert ask('not json')["error"]["class"] == "GenericError"
     assert ask('[1, 2]')["error"]["class"] == "GenericError"
     assert ask('{"execute": 5}')["error"]["class"] == "GenericError"
