@@ -265,6 +265,8 @@ int cli_vm_main(int argc, char **argv)
             "usage: v12n vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
             "[--cpus N] [--memory SIZE]\n"
             "              [--disk PATH[,ro][,serial=ID]]... [--net tap=NAME[,mac=MAC]|none]\n"
-            "              [--console serial|virtio] [--rng]\n");
+            "              [--console serial|virtio] [--rng] [--managed RUNDIR]\n"
+            "  --managed RUNDIR: headless, served through RUNDIR's pidfile, QMP and serial\n"
+            "  sockets and console log (how `v12n vm start` runs --engine kvm VMs)\n");
     return 1;
 }

@@ -133,8 +133,8 @@ static char **build_argv(const struct vm_def *def, const char *run_dir)
 }
 
 /* In the forked child: a new session, detached from the CLI (double fork:
- * the VMM is nobody's child to reap), stdin/stdout /dev/null, stderr the
- * starter's pipe.  Only async-signal-safe calls. */
+ * the VMM is nobody's child to reap), in / (pinning no mount),
+ * stdin/stdout /dev/null, stderr the starter's pipe.  Only async-signal-safe calls. */
 static void __attribute__((noreturn)) exec_vmm(char **argv, int err_fd)
 {
     if (setsid() < 0)
@@ -143,7 +143,7 @@ static void __attribute__((noreturn)) exec_vmm(char **argv, int err_fd)
     if (pid != 0)
         _exit(pid < 0 ? 127 : 0);
     int null = open("/dev/null", O_RDWR);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(err_fd, 2) < 0)
+    if (chdir("/") < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(err_fd, 2) < 0)
         _exit(127);
     close_range(3, ~0U, 0);
     execv("/proc/self/exe", argv);
