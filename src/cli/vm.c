@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "vmm/managed.h"
 #include "vmm/vm.h"
 
 #define EXIT_RESET        64
@@ -134,19 +135,60 @@ static int device_option(struct vm_config *cfg, int c, char *arg)
     }
 }
 
+/* --managed: once the VM is built, the pidfile says "running" and stderr
+ * (until now the starter's pipe: `vm start` reports what went wrong)
+ * goes to the console log, so that a later failure is found there. */
+static void managed_ready(void *arg)
+{
+    struct vmm_managed *m = arg;
+    v12n_error err = {0};
+    if (vmm_managed_ready(m, &err) < 0)
+        cli_error(&err);
+    dup2(m->log_fd, STDERR_FILENO);
+}
+
+/* Run cfg headless, served through RUNDIR (docs/vmm.md "Managed mode"). */
+static int run_managed(struct vm_config *cfg, const char *dir, struct vm_result *res,
+                       v12n_error *err)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL); /* every thread: the front reads them */
+    struct vmm_managed m;
+    if (vmm_managed_open(&m, dir, err) < 0)
+        return -1;
+    struct vm_managed_hooks hooks = {
+        .quit_fd = m.quit_fd, .powerbtn_fd = m.powerbtn_fd, .ready = managed_ready, .arg = &m};
+    cfg->managed = &hooks;
+    cfg->console_in = m.in_pipe[0];
+    cfg->console_out = m.out_pipe[1];
+    int r = vm_run(cfg, res, err);
+    vmm_managed_close(&m);
+    return r;
+}
+
 static int vm_run_command(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"kernel", required_argument, NULL, 'k'},  {"initrd", required_argument, NULL, 'i'},
-        {"cmdline", required_argument, NULL, 'c'}, {"cpus", required_argument, NULL, 'n'},
-        {"memory", required_argument, NULL, 'm'},  {"disk", required_argument, NULL, 'd'},
-        {"net", required_argument, NULL, 'N'},     {"console", required_argument, NULL, 'C'},
-        {"rng", no_argument, NULL, 'r'},           {0}};
+    static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
+                                         {"initrd", required_argument, NULL, 'i'},
+                                         {"cmdline", required_argument, NULL, 'c'},
+                                         {"cpus", required_argument, NULL, 'n'},
+                                         {"memory", required_argument, NULL, 'm'},
+                                         {"disk", required_argument, NULL, 'd'},
+                                         {"net", required_argument, NULL, 'N'},
+                                         {"console", required_argument, NULL, 'C'},
+                                         {"rng", no_argument, NULL, 'r'},
+                                         {"managed", required_argument, NULL, 'M'},
+                                         {0}};
     struct vm_config cfg = {.cmdline = "console=ttyS0",
                             .cpus = 1,
                             .mem_size = 256ull << 20,
                             .console_in = STDIN_FILENO,
                             .console_out = STDOUT_FILENO};
+    const char *managed = NULL;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -174,6 +216,9 @@ static int vm_run_command(int argc, char **argv)
                 return cli_usage_error("vm run", "--memory wants a size like 512M, not \"%s\"",
                                        optarg);
             break;
+        case 'M':
+            managed = optarg;
+            break;
         case 'd':
         case 'N':
         case 'C':
@@ -189,17 +234,24 @@ static int vm_run_command(int argc, char **argv)
         return cli_usage_error("vm run", "--kernel FILE is required");
     if (optind != argc)
         return cli_usage_error("vm run", "unexpected argument \"%s\"", argv[optind]);
-    raw_terminal();
     signal(SIGPIPE, SIG_IGN); /* a closed console loses output; the guest runs on */
     v12n_error err = {0};
     struct vm_result res = {0};
-    int r = vm_run(&cfg, &res, &err);
+    int r;
+    if (managed != NULL) {
+        r = run_managed(&cfg, managed, &res, &err);
+    } else {
+        raw_terminal();
+        r = vm_run(&cfg, &res, &err);
+    }
     restore_terminal();
     if (r < 0)
         return cli_error(&err);
     if (res.stop == VM_STOP_ERROR)
         return cli_error(&res.err);
-    if (res.stop != VM_STOP_POWEROFF)
+    /* managed: a quit was asked for (QMP quit, SIGTERM), not news for the log */
+    bool asked = managed != NULL && res.stop == VM_STOP_QUIT;
+    if (res.stop != VM_STOP_POWEROFF && !asked)
         fprintf(stderr, "v12n: vm: %s%s\n", vm_stop_name(res.stop),
                 res.stop == VM_STOP_GUEST_EXIT ? " with a code" : "");
     return exit_status(&res);
@@ -213,6 +265,8 @@ int cli_vm_main(int argc, char **argv)
             "usage: v12n vm run --kernel FILE [--initrd FILE] [--cmdline STR] "
             "[--cpus N] [--memory SIZE]\n"
             "              [--disk PATH[,ro][,serial=ID]]... [--net tap=NAME[,mac=MAC]|none]\n"
-            "              [--console serial|virtio] [--rng]\n");
+            "              [--console serial|virtio] [--rng] [--managed RUNDIR]\n"
+            "  --managed RUNDIR: headless, served through RUNDIR's pidfile, QMP and serial\n"
+            "  sockets and console log (how `v12n vm start` runs --engine kvm VMs)\n");
     return 1;
 }

@@ -154,10 +154,11 @@ static int vm_create(int argc, char **argv)
     struct vm_def def = {.cpus = 1, .memory_mib = 512, .net = VM_NET_USER};
     struct vm_disk_request reqs[VM_MAX_DISKS];
     int n_reqs = 0, opt, rc = 1;
-    bool boot_set = false;
+    bool boot_set = false, net_set = false;
     v12n_error err = {0};
     optind = 0;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        net_set |= opt == OPT_NET;
         if (opt == '?' || opt == ':') {
             vm_def_free(&def);
             return cli_usage_error("vm create", "see v12n vm --help");
@@ -175,6 +176,8 @@ static int vm_create(int argc, char **argv)
         rc = cli_error(&err);
         goto out;
     }
+    if (!net_set && def.engine == VM_ENGINE_KVM)
+        def.net = VM_NET_NONE; /* the own VMM has no user networking */
     if (!boot_set)
         def.boot = def.kernel ? VM_BOOT_KERNEL : def.cdrom ? VM_BOOT_CDROM : VM_BOOT_DISK;
     if (vm_store_create(cli_vm_root(), &def, reqs, n_reqs, &err) < 0) {
@@ -211,7 +214,7 @@ static int vm_start_cmd(int argc, char **argv)
     vm_def_free(&def);
     if (r < 0)
         return cli_error(&err);
-    fprintf(stderr, "vm %s: started with QEMU, %s\n", name, info.why);
+    fprintf(stderr, "vm %s: started%s, %s\n", name, info.own_vmm ? "" : " with QEMU", info.why);
     if (info.vnc[0])
         fprintf(stderr, "vm %s: VNC display at %s\n", name, info.vnc);
     if (console)

@@ -8,6 +8,10 @@
  *                with INIT/SIPI, print both counts, power off
  *   echo         echo one line of serial input, power off
  *   spin         print, then spin forever (for Ctrl-a x)
+ *   powerbtn     wait for the ACPI power button's interrupt (GED, GSI 16),
+ *                then power off through S5
+ *   idle         print "idle: ready", then halt forever with interrupts off
+ *                (a managed VM that waits to be stopped, using no CPU)
  *   cpuid        print the hypervisor signature, kvmclock and cmpxchg16b bits
  *   rtc          print the CMOS RTC's year (century and year registers, BCD)
  *   acpi         find the RSDP, count the MADT's processors, power off
@@ -213,6 +217,47 @@ static void acpi_poweroff(void)
     leave(3);
 }
 
+static int dsdt_has(const uint8_t *dsdt, const char *what, unsigned n)
+{
+    uint32_t len = *(const uint32_t *)(dsdt + 4);
+    for (uint32_t off = 36; off + n <= len; off++) {
+        unsigned i = 0;
+        while (i < n && dsdt[off + i] == (uint8_t)what[i])
+            i++;
+        if (i == n)
+            return 1;
+    }
+    return 0;
+}
+
+/* Route the power button's GSI (16, edge, active high) through the
+ * IOAPIC to vector 0x40 on this CPU, wait for it in the local APIC's IRR
+ * (interrupts stay off: no IDT needed), power off through S5. */
+static void power_button(void)
+{
+    const uint8_t *fadt = acpi_table("FACP");
+    const uint8_t *dsdt = fadt ? (const uint8_t *)(uintptr_t) * (const uint64_t *)(fadt + 140) : 0;
+    if (dsdt == 0 || !dsdt_has(dsdt, "ACPI0013", 8) || !dsdt_has(dsdt, "PNP0C0C", 7)) {
+        puts_serial("powerbtn: no GED or power button in the DSDT\n");
+        leave(2);
+    }
+    volatile uint32_t *ioregsel = (volatile uint32_t *)0xfec00000u;
+    volatile uint32_t *iowin = (volatile uint32_t *)0xfec00010u;
+    *ioregsel = 0x10 + 2 * 16 + 1;
+    *iowin = 0; /* destination APIC id 0 */
+    *ioregsel = 0x10 + 2 * 16;
+    *iowin = 0x40;         /* vector 0x40, fixed, physical, edge, active high, unmasked */
+    *lapic(0xf0) |= 0x100; /* software-enable the local APIC */
+    *lapic(0x80) = 0;      /* accept every priority */
+    puts_serial("powerbtn: ready\n");
+    while (!(*lapic(0x200 + 0x10 * (0x40 / 32)) & (1u << (0x40 % 32))))
+        __asm__ volatile("pause");
+    puts_serial("powerbtn: pressed\n");
+    uint16_t port = (uint16_t)(*(const uint64_t *)(fadt + 244 + 4));
+    outb(port, (uint8_t)(5 << 2 | 0x20));
+    leave(3);
+}
+
 static void cpuid(uint32_t leaf, uint32_t r[4])
 {
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
@@ -303,6 +348,13 @@ void guest_main(uintptr_t info, int proto)
         acpi_poweroff();
     if (has_word(cmdline, "echo"))
         echo_line();
+    if (has_word(cmdline, "powerbtn"))
+        power_button();
+    if (has_word(cmdline, "idle")) {
+        puts_serial("idle: ready\n");
+        for (;;)
+            __asm__ volatile("cli; hlt");
+    }
     if (has_word(cmdline, "spin"))
         for (;;)
             __asm__ volatile("pause");

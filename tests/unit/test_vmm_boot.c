@@ -267,10 +267,21 @@ static void acpi_tables_checksum_and_describe_the_vm(void **state)
     }
     assert_int_equal(lapics, 3);
     assert_int_equal(ioapics, 1);
-    unsigned devices = 0;
-    for (uint32_t off = 0; off + 8 <= get32(dsdt + 4); off++)
+    unsigned devices = 0, ged = 0, button = 0;
+    for (uint32_t off = 0; off + 8 <= get32(dsdt + 4); off++) {
         devices += memcmp(dsdt + off, "LNRO0005", 8) == 0;
+        ged += memcmp(dsdt + off, "ACPI0013", 8) == 0;
+        button += memcmp(dsdt + off, "PNP0C0C", 8) == 0; /* with its NUL */
+    }
     assert_int_equal(devices, 2);
+    assert_int_equal(ged, 1);
+    assert_int_equal(button, 1);
+    /* the GED's interrupt: an Extended Interrupt descriptor naming its GSI */
+    bool gsi = false;
+    for (uint32_t off = 0; off + 9 <= get32(dsdt + 4); off++)
+        gsi |=
+            dsdt[off] == 0x89 && dsdt[off + 4] == 1 && get32(dsdt + off + 5) == BOOT_ACPI_GED_GSI;
+    assert_true(gsi);
     assert_int_equal(boot_acpi_build(&f->mem, 0, dev, 0, &err), -1);
     assert_int_equal(boot_acpi_build(&f->mem, 1, dev, BOOT_ACPI_MAX_VIRTIO + 1, &err), -1);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/vm_kvm.h"
 #include "host/host.h"
 #include "qemu/cmdline.h"
 #include "qemu/qmp.h"
@@ -59,7 +60,7 @@ static int read_pid(const char *name, pid_t *pid, time_t *mtime, v12n_error *err
     return 0;
 }
 
-/* pid is alive and is a QEMU (not a recycled pid). */
+/* pid is alive and is a QEMU or v12n's managed VMM (not a recycled pid). */
 static bool is_qemu(pid_t pid)
 {
     char link[64], exe[PATH_MAX];
@@ -68,7 +69,7 @@ static bool is_qemu(pid_t pid)
     if (n < 0)
         return false;
     exe[n] = '\0';
-    return strstr(exe, "qemu-system") != NULL;
+    return strstr(exe, "qemu-system") != NULL || vm_kvm_is_vmm(pid);
 }
 
 static int qmp_open(const char *name, struct qmp_client **c, v12n_error *err)
@@ -182,11 +183,12 @@ int vm_clean_run_dir(const char *name, bool remove_log, v12n_error *err)
 
 static int choose_accel(const struct vm_def *def, struct vm_start_info *info, v12n_error *err)
 {
-    if (def->engine == VM_ENGINE_KVM)
-        return v12n_fail(err, 0,
-                         "vm %s: engine kvm (v12n's own VMM) is run with `v12n vm run`; "
-                         "vm start uses QEMU (--engine auto or qemu)",
-                         def->name);
+    if (def->engine == VM_ENGINE_KVM) {
+        info->own_vmm = true;
+        snprintf(info->accel, sizeof info->accel, "kvm");
+        vm_kvm_why(info->why, sizeof info->why);
+        return vm_kvm_check(def, err);
+    }
     if (def->engine == VM_ENGINE_QEMU) {
         snprintf(info->accel, sizeof info->accel, "tcg");
         snprintf(info->why, sizeof info->why, "engine qemu: software emulation (TCG)");
@@ -403,6 +405,12 @@ int vm_start(const char *root, const struct vm_def *def, struct vm_start_info *i
     if (write_owner(def, err) < 0) {
         run_paths_free(&p);
         return -1;
+    }
+    if (def->engine == VM_ENGINE_KVM) {
+        snprintf(info->console, sizeof info->console, "%s", p.serial);
+        int r = vm_kvm_spawn(def, p.dir, err);
+        run_paths_free(&p);
+        return r;
     }
     struct qemu_vm_config c;
     fill_config(def, info, &p, &c);

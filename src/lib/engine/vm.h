@@ -1,4 +1,6 @@
-/* Running VMs: QEMU daemonized per VM, found again through its pidfile and
+/* Running VMs: QEMU daemonized per VM (or, engine kvm, v12n's own VMM
+ * in managed mode, which keeps the same files and answers the same QMP
+ * commands: engine/vm_kvm.h), found again through its pidfile and
  * controlled over QMP, both in the VM's run directory /run/v12n/vms/<name>/
  * (qemu.pid, qmp.sock, serial.sock, console.log).  Nothing else keeps
  * state: a VM's state is derived each time from the pidfile and QMP, so it
@@ -40,6 +42,7 @@ int vm_status_get(const struct vm_def *def, struct vm_status *st, v12n_error *er
 
 /* What start chose, for the CLI to say once. */
 struct vm_start_info {
+    bool own_vmm;      /* engine kvm: v12n's own VMM runs it, not QEMU */
     char accel[8];     /* "tcg" or "kvm" */
     char why[160];     /* why this accelerator */
     char vnc[32];      /* "127.0.0.1:5901" with --display vnc, else "" */

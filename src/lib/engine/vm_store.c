@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/vm_kvm.h"
 #include "qemu/img.h"
 #include "qemu/size.h"
 #include "util/cleanup.h"
@@ -417,7 +418,7 @@ static int check_boot(struct vm_def *d, v12n_error *err)
         resolve_file(d->name, "initrd", &d->initrd, err) < 0 ||
         resolve_file(d->name, "cdrom", &d->cdrom, err) < 0)
         return -1;
-    return 0;
+    return vm_kvm_check(d, err); /* create: checks the disks again once they are made */
 }
 
 /* qcow2 by its magic, anything else raw.  Not `qemu-img info`: that needs
@@ -502,7 +503,7 @@ static int create_in(const char *tmp, const char *final, struct vm_def *def,
         if (make_disk(def, i, &reqs[i], tmp, final, err) < 0)
             return -1;
     }
-    if (write_def(tmp, def, err) < 0)
+    if (vm_kvm_check(def, err) < 0 || write_def(tmp, def, err) < 0)
         return -1;
     if (rename(tmp, final) < 0) {
         if (errno == EEXIST || errno == ENOTEMPTY)

@@ -79,6 +79,16 @@ int vm_irqfd_create(struct vm *vm, unsigned gsi, v12n_error *err)
     return fd;
 }
 
+/* Managed: the front's eventfd becomes the power button's interrupt (the
+ * GED in the DSDT, x86/acpi.c): KVM pulses the GSI on each write. */
+static int powerbtn_assign(struct vm *vm, int fd, v12n_error *err)
+{
+    struct kvm_irqfd irqfd = {.fd = (uint32_t)fd, .gsi = BOOT_ACPI_GED_GSI};
+    if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+        return v12n_fail_errno(err, "power button: KVM_IRQFD on gsi %d", BOOT_ACPI_GED_GSI);
+    return 0;
+}
+
 /* vmm_services for devices: edge interrupts (one eventfd write where the
  * device has an irqfd: no ioctl from the thread that raises it), loop
  * watches, ioeventfds. */
@@ -259,6 +269,7 @@ struct console_in {
     struct vm *vm;
     int fd;
     bool escape;
+    bool raw; /* managed: no escape key, the socket client detaches instead */
 };
 
 static void console_readable(void *arg)
@@ -272,19 +283,22 @@ static void console_readable(void *arg)
     }
     size_t m = 0;
     for (ssize_t i = 0; i < n; i++) {
-        if (ci->escape) {
+        if (ci->raw) {
+            out[m++] = buf[i];
+        } else if (ci->escape) {
             ci->escape = false;
             if (buf[i] == 'x') {
                 vm_request_stop(ci->vm, VM_STOP_QUIT, 0, NULL);
                 return;
             }
-            if (buf[i] != 0x01)
-                continue;
+            if (buf[i] == 0x01)
+                out[m++] = buf[i];
         } else if (buf[i] == 0x01) {
             ci->escape = true;
             continue;
+        } else {
+            out[m++] = buf[i];
         }
-        out[m++] = buf[i];
     }
     if (ci->vm->console_pipe[1] < 0) {
         serial8250_receive(&ci->vm->serial, out, m);
@@ -293,6 +307,16 @@ static void console_readable(void *arg)
     /* A full pipe (the guest reads nothing) loses input, as a full UART
      * FIFO does: the loop must not block on the guest. */
     (void)!write(ci->vm->console_pipe[1], out, m);
+}
+
+/* Managed: the front (managed.c) asks for the end of the VM by writing
+ * this eventfd. */
+static void quit_readable(void *arg)
+{
+    struct console_in *ci = arg;
+    uint64_t v;
+    if (read(ci->vm->quit_fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+        vm_request_stop(ci->vm, VM_STOP_QUIT, 0, NULL);
 }
 
 /* --console virtio: the pipe between the terminal reader and the device,
@@ -391,13 +415,20 @@ int vm_run(const struct vm_config *cfg, struct vm_result *res, v12n_error *err)
     for (unsigned i = 0; i < VM_MAX_VIRTIO; i++)
         vm->irqfds[i] = -1;
     pthread_mutex_init(&vm->stop_lock, NULL);
-    struct console_in ci = {.vm = vm, .fd = cfg->console_in};
+    struct console_in ci = {.vm = vm, .fd = cfg->console_in, .raw = cfg->managed != NULL};
+    vm->quit_fd = cfg->managed ? cfg->managed->quit_fd : -1;
     int r = vm_build(vm, cfg, err);
     if (r == 0 && cfg->console_in >= 0) {
         r = vmm_loop_watch(&vm->loop, cfg->console_in, console_readable, &ci, err);
         if (r < 0 && err->errnum == EPERM) /* a file or /dev/null: no input, not an error */
             r = 0;
     }
+    if (r == 0 && vm->quit_fd >= 0)
+        r = vmm_loop_watch(&vm->loop, vm->quit_fd, quit_readable, &ci, err);
+    if (r == 0 && cfg->managed != NULL && cfg->managed->powerbtn_fd >= 0)
+        r = powerbtn_assign(vm, cfg->managed->powerbtn_fd, err);
+    if (r == 0 && cfg->managed != NULL && cfg->managed->ready != NULL)
+        cfg->managed->ready(cfg->managed->arg);
     for (unsigned i = 0; r == 0 && i < vm->n_vcpus; i++)
         r = vcpu_start(&vm->vcpus[i], err);
     if (r == 0) {

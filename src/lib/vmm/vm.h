@@ -29,6 +29,18 @@ struct vm_config {
     unsigned n_nets;
     bool virtio_console; /* console_in/out on a virtio console instead of the serial port */
     bool rng;
+    const struct vm_managed_hooks *managed; /* NULL: run on a terminal (`vm run`) */
+};
+
+/* A managed VMM (vmm/managed.h, docs/vmm.md): console_in carries a socket
+ * client's bytes verbatim (no Ctrl-a escape), quit_fd (an eventfd) stops
+ * the VM when written, powerbtn_fd presses the power button, ready() runs once the VM is built,
+ * before the guest's first instruction. */
+struct vm_managed_hooks {
+    int quit_fd;
+    int powerbtn_fd; /* an eventfd: a write presses the ACPI power button (irqfd) */
+    void (*ready)(void *arg);
+    void *arg;
 };
 
 /* How a run ended; the CLI maps these to exit codes (docs/vmm.md). */

@@ -56,6 +56,7 @@ struct vm {
     /* --console virtio: the terminal reader (which sees Ctrl-a x) writes the
      * rest of the input into [1]; the virtio console reads [0]. */
     int console_pipe[2];
+    int quit_fd; /* managed: the front's stop request (an eventfd), else -1 */
     pthread_t loop_thread;
     struct rtc rtc;
 };

@@ -98,8 +98,3 @@ def test_qemu_missing_names_the_package(store, boot_files):
                        env=dict(os.environ, PATH="/nonexistent"))
     one_error_line(p, "qemu-img", "qemu-utils")
     assert store.vms() == [name]
-
-
-def test_engine_kvm_is_not_vm_start(store, boot_files):
-    name = store.create_kernel_vm(boot_files, None, "--engine", "kvm")
-    one_error_line(store.run("vm", "start", name), "engine kvm", "v12n vm run")

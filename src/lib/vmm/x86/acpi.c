@@ -1,6 +1,7 @@
 /* ACPI tables (hardware-reduced, ACPI 6): RSDP -> XSDT -> FADT (-> DSDT)
  * and MADT.  The MADT lists every vCPU's local APIC and the IOAPIC; the
- * DSDT carries \_S5 (poweroff through the sleep-control port) and one
+ * DSDT carries \_S5 (poweroff through the sleep-control port), the power
+ * button (a Generic Event Device on BOOT_ACPI_GED_GSI) and one
  * LNRO0005 device per virtio-mmio slot, which is how a kernel without
  * virtio_mmio command-line support finds them.  The guest finds the RSDP
  * by scanning 0xe0000-0xfffff, from the zero page or the PVH start info. */
@@ -155,6 +156,44 @@ static size_t aml_virtio_device(uint8_t *out, unsigned n, uint32_t base, uint32_
     return o + b;
 }
 
+/* The power button of a hardware-reduced platform: Device (PWRB) { _HID
+ * "PNP0C0C" } and a Generic Event Device, Device (GED0) { _HID "ACPI0013",
+ * _CRS { Interrupt (edge, active high) { BOOT_ACPI_GED_GSI } }, Method
+ * (_EVT, 1) { Notify (PWRB, 0x80) } }: the VMM pulses the GSI, the guest's
+ * GED driver runs _EVT, its button driver sees a press. */
+static size_t aml_power_button(uint8_t *out)
+{
+    static const uint8_t pwrb[] = {0x5b, 0x82, 19,  'P', 'W', 'R', 'B', 0x08, '_', 'H', 'I',
+                                   'D',  0x0d, 'P', 'N', 'P', '0', 'C', '0',  'C', 0x00};
+    static const uint8_t ged_head[] = {'G', 'E', 'D', '0', 0x08, '_', 'H', 'I', 'D', 0x0d,
+                                       'A', 'C', 'P', 'I', '0',  '0', '1', '3', 0x00};
+    static const uint8_t evt[] = {0x14, 13,  '_', 'E', 'V', 'T',  0x01,
+                                  0x86, 'P', 'W', 'R', 'B', 0x0a, 0x80};
+    uint8_t body[96];
+    size_t b = 0;
+    memcpy(body, ged_head, sizeof ged_head);
+    b += sizeof ged_head;
+    /* _CRS: Buffer (11) { Extended Interrupt (consumer, edge, high, exclusive), end tag } */
+    static const uint8_t crs_head[] = {0x08, '_', 'C',  'R', 'S', 0x11, 14,
+                                       0x0a, 11,  0x89, 6,   0,   0x03, 1};
+    memcpy(body + b, crs_head, sizeof crs_head);
+    b += sizeof crs_head;
+    put32(body + b, BOOT_ACPI_GED_GSI);
+    b += 4;
+    body[b++] = 0x79;
+    body[b++] = 0;
+    memcpy(body + b, evt, sizeof evt);
+    b += sizeof evt;
+    size_t o = 0;
+    memcpy(out, pwrb, sizeof pwrb);
+    o += sizeof pwrb;
+    out[o++] = 0x5b; /* DeviceOp */
+    out[o++] = 0x82;
+    o += pkg_length(out + o, b);
+    memcpy(out + o, body, b);
+    return o + b;
+}
+
 static size_t build_dsdt(uint8_t *d, const struct boot_acpi_virtio *dev, unsigned n_dev)
 {
     static const uint8_t s5[] = {
@@ -162,18 +201,16 @@ static size_t build_dsdt(uint8_t *d, const struct boot_acpi_virtio *dev, unsigne
     size_t o = HDR_LEN;
     memcpy(d + o, s5, sizeof(s5));
     o += sizeof(s5);
-    if (n_dev > 0) {
-        uint8_t devices[BOOT_ACPI_MAX_VIRTIO * 64];
-        size_t dl = 0;
-        for (unsigned i = 0; i < n_dev; i++)
-            dl += aml_virtio_device(devices + dl, i, dev[i].base, dev[i].gsi);
-        d[o++] = 0x10; /* Scope (\_SB) */
-        o += pkg_length(d + o, 5 + dl);
-        memcpy(d + o, "\\_SB_", 5);
-        o += 5;
-        memcpy(d + o, devices, dl);
-        o += dl;
-    }
+    uint8_t devices[BOOT_ACPI_MAX_VIRTIO * 64 + 128];
+    size_t dl = aml_power_button(devices);
+    for (unsigned i = 0; i < n_dev; i++)
+        dl += aml_virtio_device(devices + dl, i, dev[i].base, dev[i].gsi);
+    d[o++] = 0x10; /* Scope (\_SB) */
+    o += pkg_length(d + o, 5 + dl);
+    memcpy(d + o, "\\_SB_", 5);
+    o += 5;
+    memcpy(d + o, devices, dl);
+    o += dl;
     header(d, "DSDT", (uint32_t)o, 2);
     return o;
 }

@@ -96,8 +96,8 @@ int boot_mptable_build(struct guest_mem *m, unsigned cpus, v12n_error *err);
 #define BOOT_LAPIC_ADDR  0xfee00000u
 
 /* ACPI (x86/acpi.c): RSDP, XSDT, FADT (hardware-reduced), MADT with
- * `cpus` local APICs and the IOAPIC, DSDT with \_S5 and the virtio-mmio
- * devices, all in [0xe0000, 0xe2000) (e820-reserved). */
+ * `cpus` local APICs and the IOAPIC, DSDT with \_S5, the power button
+ * (GED) and the virtio-mmio devices, all in [0xe0000, 0xe2000) (e820-reserved). */
 #define BOOT_ACPI_RSDP_ADDR      0xe0000ull
 #define BOOT_ACPI_SLEEP_CTL_PORT 0x600
 #define BOOT_ACPI_SLEEP_STS_PORT 0x601
@@ -105,6 +105,7 @@ int boot_mptable_build(struct guest_mem *m, unsigned cpus, v12n_error *err);
 #define BOOT_ACPI_RESET_VALUE    0x06
 #define BOOT_ACPI_SLP_TYP_S5     5
 #define BOOT_ACPI_MAX_VIRTIO     8
+#define BOOT_ACPI_GED_GSI        16 /* the power button's event: an IOAPIC-only line */
 struct boot_acpi_virtio {
     uint32_t base, gsi;
 };
