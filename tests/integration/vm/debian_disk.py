@@ -143,7 +143,17 @@ class Mounted:
         return self
 
     def __exit__(self, *exc):
+        # debootstrap, stopped half-way, can leave its /proc and /sys mounts in there
+        for m in sorted(mounts_under(self.target), key=len, reverse=True):
+            subprocess.run(["umount", "--lazy", m], capture_output=True)
         run("umount", self.target)
+
+
+def mounts_under(path):
+    prefix = os.path.realpath(path) + "/"
+    with open("/proc/self/mounts") as f:
+        points = [line.split()[1].replace("\\040", " ") for line in f]
+    return [p for p in points if p.startswith(prefix)]
 
 
 def seed_package_cache(debs):
