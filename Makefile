@@ -8,7 +8,7 @@ PYTEST     ?= /usr/bin/python3 -m pytest
 MESON      ?= meson
 
 .PHONY: all build asan deps demo check check-unit check-asan check-integration check-integration-asan \
-        check-fuzz check-linux \
+        check-fuzz check-linux check-slow \
         fuzz format format-check bench clean
 
 all: build
@@ -41,6 +41,11 @@ check-asan: asan
 # Boot Debian's kernel under `v12n vm run` (skipped, with the reason, on PVM).
 check-linux: build
 	V12N=$(CURDIR)/$(BUILD)/src/v12n $(PYTEST) -rs tests/integration/vmm/test_linux_boot.py
+
+# Tests marked very_slow (minutes; skipped by `make check`): a debootstrapped
+# Debian on a qcow2 disk boots under `v12n vm` to a login prompt (docs/vms.md).
+check-slow: build
+	V12N=$(CURDIR)/$(BUILD)/src/v12n $(PYTEST) -rs -m very_slow tests/integration
 
 check-fuzz: $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)

@@ -9,6 +9,7 @@ PACKAGES="
   runc crun podman containerd uidmap hyperfine strace
   qemu-system-x86 qemu-utils seabios linux-image-amd64 cpio
   grub-pc-bin grub-common xorriso mtools
+  debootstrap fdisk grub2-common e2fsprogs
 "
 missing=""
 for p in $PACKAGES; do

@@ -25,6 +25,7 @@ from helpers import Bundle, Runtime
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PER_TEST_LIMIT = 150  # seconds; every command has its own, smaller timeout
+VERY_SLOW_LIMIT = 1200  # for tests marked very_slow (the Debian boot under TCG)
 
 
 def _select_runtime():
@@ -69,6 +70,7 @@ def pytest_configure(config):
         "v12n_only: checks v12n-specific behaviour (wording, extensions); skipped under runc",
         "xfail_runc(reason): runc fails this for a known, legitimate reason; strict for v12n",
         "client: drives a real container engine (podman, containerd) through the runtime",
+        "very_slow: takes minutes; skipped unless selected by -m very_slow (make check-slow)",
     ):
         config.addinivalue_line("markers", line)
 
@@ -85,6 +87,9 @@ def pytest_collection_modifyitems(config, items):
         if os.geteuid() != 0:
             item.add_marker(pytest.mark.skip(reason="the integration suite runs as root"))
             continue
+        if item.get_closest_marker("very_slow") and "very_slow" not in config.option.markexpr:
+            item.add_marker(pytest.mark.skip(reason="takes minutes: run by make check-slow"))
+            continue
         if FLAVOR == "runc" and item.get_closest_marker("v12n_only"):
             item.add_marker(pytest.mark.skip(reason="v12n-only behaviour"))
         mark = item.get_closest_marker("xfail_runc")
@@ -98,13 +103,14 @@ class _TestTimeout(Exception):
 
 
 def _alarm(signum, frame):
-    raise _TestTimeout("test exceeded %ss" % PER_TEST_LIMIT)
+    raise _TestTimeout("test exceeded its time limit (%ss, %ss if very_slow)" %
+                       (PER_TEST_LIMIT, VERY_SLOW_LIMIT))
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     old = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(PER_TEST_LIMIT)
+    signal.alarm(VERY_SLOW_LIMIT if item.get_closest_marker("very_slow") else PER_TEST_LIMIT)
     try:
         yield
     finally:
