@@ -1,12 +1,14 @@
 #!/bin/bash
-# VMs run by QEMU, in ONE hyperfine invocation:
+# VMs run by QEMU:
 #   start to the init marker on the serial console through `v12n vm start`
-#   (then `vm destroy`) vs the same qemu-system-x86_64 command line run by
-#   hand (taken from the VM's /proc/PID/cmdline), both under TCG with
-#   Debian's kernel and the busybox initramfs of tests/integration/qemu;
+#   vs the same qemu-system-x86_64 command line run by hand (taken from the
+#   VM's /proc/PID/cmdline), both under TCG with Debian's kernel and the
+#   busybox initramfs of tests/integration/qemu: interleaved rounds in a
+#   random order, the marker found by the same poll loop in both serial
+#   logs, the ratio per round (bench/vm_start_race.py says how);
 #   then `v12n list --all` with N defined VMs and N exited containers.
 #
-#   bench/vm-qemu.sh [--runs N] [--objects N] [V12N_BINARY]
+#   bench/vm-qemu.sh [--rounds N] [--objects N] [V12N_BINARY]
 #
 # Everything lives under a temporary store that is removed at the end.
 # Root, hyperfine, qemu-system-x86, busybox-static are needed.  Prints
@@ -14,14 +16,14 @@
 set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-runs=5
+rounds=12
 objects=100
 v12n=$repo/build/src/v12n
 while [ $# -gt 0 ]; do
     case $1 in
-    --runs) runs=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --objects) objects=$2; shift 2 ;;
-    -*) sed -n '2,13p' "$0" >&2; exit 2 ;;
+    -*) sed -n '2,15p' "$0" >&2; exit 2 ;;
     *) v12n=$(realpath "$1"); shift ;;
     esac
 done
@@ -59,15 +61,19 @@ for a in "${argv[@]}"; do
     a=${a//\/run\/v12n\/vms\/$name\/qmp.sock/$work\/raw-qmp.sock}
     a=${a//\/run\/v12n\/vms\/$name\/serial.sock/$work\/raw-serial.sock}
     a=${a//\/run\/v12n\/vms\/$name\/console.log/$work\/raw.log}
-    raw+=("$(printf '%q' "$a")")
+    raw+=("$a")
 done
-marker=V12N-WAITING-POWER-BUTTON
-wait_log() { echo "until grep -qs $marker $1; do sleep 0.02; done"; }
-hyperfine --runs "$runs" --warmup 1 \
-    -n "v12n vm start" \
-    "$v12n --root $root vm start $name 2>/dev/null; $(wait_log /run/v12n/vms/$name/console.log); $v12n --root $root vm destroy $name" \
-    -n "qemu-system-x86_64 (same argv)" \
-    "rm -f $work/raw.log; ${raw[*]}; $(wait_log $work/raw.log); kill -9 \$(cat $work/raw.pid); rm -f $work/raw.pid"
+/usr/bin/python3 - "$work/race.json" "$rounds" "$v12n" "$root" "$name" "$work" "${raw[@]}" <<'PY'
+import json, sys
+out, rounds, v12n, root, name, work, *raw = sys.argv[1:]
+json.dump({"rounds": int(rounds), "marker": "V12N-WAITING-POWER-BUTTON", "ways": {
+    "v12n": {"start": [v12n, "--root", root, "vm", "start", name],
+             "stop": [v12n, "--root", root, "vm", "destroy", name],
+             "log": f"/run/v12n/vms/{name}/console.log"},
+    "raw": {"start": raw, "pidfile": f"{work}/raw.pid", "log": f"{work}/raw.log"}}},
+    open(out, "w"))
+PY
+/usr/bin/python3 "$repo/bench/vm_start_race.py" "$work/race.json"
 
 for i in $(seq 1 "$objects"); do
     V vm create "vm$i" --memory 64M --kernel "$kernel" >/dev/null

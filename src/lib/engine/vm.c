@@ -3,11 +3,14 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -197,7 +200,7 @@ static int choose_accel(const struct vm_def *def, struct vm_start_info *info, v1
     struct host_kvm kvm;
     struct host_qemu q;
     host_probe_kvm(&kvm);
-    host_probe_qemu(&q, &kvm);
+    host_probe_qemu_paths(&q, &kvm);
     if (q.kvm) {
         snprintf(info->accel, sizeof info->accel, "kvm");
         snprintf(info->why, sizeof info->why, "KVM is hardware-assisted (%s)", kvm.module);
@@ -428,7 +431,15 @@ int vm_start(const char *root, const struct vm_def *def, struct vm_start_info *i
 
 /* ---- stop ---- */
 
-static bool wait_gone(pid_t pid, int timeout_ms)
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Without pidfds (a kernel before 5.3): look every 50 ms. */
+static bool poll_gone(pid_t pid, int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 50) {
         if (!is_qemu(pid))
@@ -437,6 +448,25 @@ static bool wait_gone(pid_t pid, int timeout_ms)
         nanosleep(&ts, NULL);
     }
     return !is_qemu(pid);
+}
+
+/* QEMU is daemonized, not our child: a pidfd tells us the moment it exits,
+ * where a sleep loop adds up to its period to every stop. */
+static bool wait_gone(pid_t pid, int timeout_ms)
+{
+    auto_close int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0)
+        return errno == ESRCH ? true : poll_gone(pid, timeout_ms);
+    int64_t deadline = now_ms() + timeout_ms;
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    for (;;) {
+        if (!is_qemu(pid))
+            return true;
+        int64_t left = deadline - now_ms();
+        /* readable when QEMU has exited; a signal only makes us wait again */
+        if (poll(&p, 1, left > 0 ? (int)left : 0) >= 0 || errno != EINTR)
+            return !is_qemu(pid);
+    }
 }
 
 static int qmp_command(const struct vm_def *def, const char *cmd, v12n_error *err)

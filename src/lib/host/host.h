@@ -84,6 +84,9 @@ void host_probe_cpu(struct host_cpu *cpu);
 void host_probe_kvm(struct host_kvm *kvm);
 void host_probe_features(struct host_features *f);
 void host_probe_qemu(struct host_qemu *q, const struct host_kvm *kvm);
+/* The same without running `qemu-system-x86_64 --version` (version stays ""):
+ * enough to choose the accelerator, and ~40 ms cheaper on every `vm start`. */
+void host_probe_qemu_paths(struct host_qemu *q, const struct host_kvm *kvm);
 
 /* True when QEMU's -accel kvm runs ordinary guests at native speed here. */
 bool host_qemu_can_use_kvm(const struct host_info *info);

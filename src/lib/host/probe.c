@@ -6,17 +6,23 @@
 
 #include "qemu/run.h"
 
-void host_probe_qemu(struct host_qemu *q, const struct host_kvm *kvm)
+void host_probe_qemu_paths(struct host_qemu *q, const struct host_kvm *kvm)
 {
     memset(q, 0, sizeof *q);
     v12n_error err = {0};
-    if (qemu_find_binary(QEMU_SYSTEM_BINARY, q->system, sizeof q->system, &err) == 0 &&
-        qemu_version(q->system, q->version, sizeof q->version, &err) < 0)
-        q->version[0] = '\0';
+    qemu_find_binary(QEMU_SYSTEM_BINARY, q->system, sizeof q->system, &err);
     qemu_find_binary(QEMU_IMG_BINARY, q->img, sizeof q->img, &err);
     /* Under PVM, QEMU's -accel kvm would run an ordinary guest through the
      * instruction emulator: not what a user choosing KVM expects. */
     q->kvm = q->system[0] != '\0' && kvm->usable && kvm->kind == HOST_KVM_HARDWARE;
+}
+
+void host_probe_qemu(struct host_qemu *q, const struct host_kvm *kvm)
+{
+    host_probe_qemu_paths(q, kvm);
+    v12n_error err = {0};
+    if (q->system[0] != '\0' && qemu_version(q->system, q->version, sizeof q->version, &err) < 0)
+        q->version[0] = '\0';
 }
 
 int host_probe(struct host_info *out, v12n_error *err)
