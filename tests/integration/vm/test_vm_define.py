@@ -7,15 +7,7 @@ import subprocess
 
 import pytest
 
-from vm_fixtures import RUN_ROOT, boot_files, qemu_img, qemu_system, store  # noqa: F401
-
-
-def one_error_line(p, *needles):
-    assert p.returncode == 1
-    lines = p.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("v12n: "), p.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
+from vm_fixtures import RUN_ROOT, boot_files, one_error_line, qemu_img, qemu_system, store  # noqa: F401
 
 
 def test_bad_input_leaves_nothing(store, boot_files):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from vm_fixtures import RUN_ROOT, qemu_img, store  # noqa: F401
+from vm_fixtures import RUN_ROOT, one_error_line, qemu_img, store  # noqa: F401
 
 LIMIT = 60  # seconds: a safety net against a hung guest, not a speed check
 
@@ -25,14 +25,6 @@ def guests(store):
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         pytest.skip("no usable /dev/kvm")
     return d
-
-
-def one_error_line(p, *needles):
-    assert p.returncode == 1
-    lines = p.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("v12n: "), p.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
 
 
 def wait_for(pred, what):

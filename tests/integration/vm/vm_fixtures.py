@@ -151,3 +151,12 @@ def boot_iso(boot_files):
     assert p.returncode == 0, p.stderr
     yield iso
     shutil.rmtree(d, ignore_errors=True)
+
+
+def one_error_line(p, *needles):
+    """The CLI failed with exit status 1 and exactly one `v12n: ...` line naming each needle."""
+    assert p.returncode == 1
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("v12n: "), p.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
