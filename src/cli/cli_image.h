@@ -53,6 +53,12 @@ bool cli_image_common_opt(struct cli_image_opts *o, int c, const char *arg);
 /* Unknown option or missing argument: the usage error for command. */
 int cli_image_bad_option(const char *command, int argc, char **argv);
 
+/* For a command that takes only the common options: parses them into o and
+ * leaves optind at the first operand. Returns 0, or the usage error's exit
+ * status (already printed). */
+int cli_image_common_opts_only(const char *command, struct cli_image_opts *o, int argc,
+                               char **argv);
+
 int cli_image_store_open(const struct cli_image_opts *o, struct store **out, v12n_error *err);
 const char *cli_image_authfile(const struct cli_image_opts *o, char *buf, size_t len);
 

@@ -42,6 +42,18 @@ int cli_image_bad_option(const char *command, int argc, char **argv)
     return cli_usage_error(command, "bad option \"%s\" (see v12n help)", opt);
 }
 
+int cli_image_common_opts_only(const char *command, struct cli_image_opts *o, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_IMAGE_LONGOPTS, {0}};
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        if (!cli_image_common_opt(o, c, optarg))
+            return cli_image_bad_option(command, argc, argv);
+    }
+    return 0;
+}
+
 int cli_image_store_open(const struct cli_image_opts *o, struct store **out, v12n_error *err)
 {
     const char *root = o->root != NULL ? o->root : cli_root != NULL ? cli_root : STORE_DEFAULT_ROOT;

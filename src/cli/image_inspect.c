@@ -98,14 +98,10 @@ static int inspect_one(struct store *s, const char *ref, json_t *out, v12n_error
 
 int cli_image_inspect(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_IMAGE_LONGOPTS, {0}};
     struct cli_image_opts o = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        if (!cli_image_common_opt(&o, c, optarg))
-            return cli_image_bad_option("image inspect", argc, argv);
-    }
+    int rc = cli_image_common_opts_only("image inspect", &o, argc, argv);
+    if (rc != 0)
+        return rc;
     if (argc - optind < 1)
         return cli_usage_error("image inspect", "expects at least one image");
     v12n_error err = {0};
@@ -113,7 +109,7 @@ int cli_image_inspect(int argc, char **argv)
     if (cli_image_store_open(&o, &s, &err) < 0)
         return cli_error(&err);
     auto_json json_t *out = json_array();
-    int rc = 0;
+    rc = 0;
     for (int i = optind; i < argc; i++) {
         if (inspect_one(s, argv[i], out, &err) < 0)
             rc = cli_error(&err);

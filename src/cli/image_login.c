@@ -94,14 +94,10 @@ int cli_login(int argc, char **argv)
 
 int cli_logout(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_IMAGE_LONGOPTS, {0}};
     struct cli_image_opts o = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        if (!cli_image_common_opt(&o, c, optarg))
-            return cli_image_bad_option("logout", argc, argv);
-    }
+    int rc = cli_image_common_opts_only("logout", &o, argc, argv);
+    if (rc != 0)
+        return rc;
     if (argc - optind > 1)
         return cli_usage_error("logout", "expects at most one registry");
     char registry[512], path[4096];

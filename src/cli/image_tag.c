@@ -7,14 +7,10 @@
 
 int cli_tag(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_IMAGE_LONGOPTS, {0}};
     struct cli_image_opts o = {0};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        if (!cli_image_common_opt(&o, c, optarg))
-            return cli_image_bad_option("tag", argc, argv);
-    }
+    int rc = cli_image_common_opts_only("tag", &o, argc, argv);
+    if (rc != 0)
+        return rc;
     if (argc - optind != 2)
         return cli_usage_error("tag", "expects SOURCE_IMAGE and TARGET_IMAGE");
     v12n_error err = {0};
