@@ -67,6 +67,33 @@ static int load(const char *name, struct vm_def *def)
     return 0;
 }
 
+/* The one operand of CMD, a defined VM whose definition is loaded into def;
+ * NULL after the error was printed. */
+static const char *load_one(const char *cmd, int argc, char **argv, struct vm_def *def)
+{
+    const char *name = one_name(cmd, argc, argv);
+    return name != NULL && load(name, def) == 0 ? name : NULL;
+}
+
+/* The options of a command whose only option is one boolean flag (start
+ * --console, undefine --remove-disks): -1 after the usage error. */
+static int one_flag(const char *cmd, const struct option *flag, const char *shortopts, int argc,
+                    char **argv, bool *set)
+{
+    const struct option opts[] = {*flag, {0}};
+    int opt;
+    *set = false;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+        if (opt != flag->val) {
+            cli_usage_error(cmd, "see v12n vm --help");
+            return -1;
+        }
+        *set = true;
+    }
+    return 0;
+}
+
 /* ---- create ---- */
 
 enum {
@@ -195,18 +222,13 @@ out:
 
 static int vm_start_cmd(int argc, char **argv)
 {
-    static const struct option opts[] = {{"console", no_argument, NULL, 'c'}, {0}};
-    bool console = false;
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long(argc, argv, "c", opts, NULL)) != -1) {
-        if (opt != 'c')
-            return cli_usage_error("vm start", "see v12n vm --help");
-        console = true;
-    }
-    const char *name = one_name("vm start", argc, argv);
+    static const struct option console_flag = {"console", no_argument, NULL, 'c'};
+    bool console;
+    if (one_flag("vm start", &console_flag, "c", argc, argv, &console) < 0)
+        return 1;
     struct vm_def def;
-    if (name == NULL || load(name, &def) != 0)
+    const char *name = load_one("vm start", argc, argv, &def);
+    if (name == NULL)
         return 1;
     v12n_error err = {0};
     struct vm_start_info info;
@@ -234,9 +256,9 @@ static int vm_shutdown_cmd(int argc, char **argv)
             return cli_usage_error("vm shutdown", "--timeout takes seconds from 0 to 86400");
         timeout = (int)v;
     }
-    const char *name = one_name("vm shutdown", argc, argv);
     struct vm_def def;
-    if (name == NULL || load(name, &def) != 0)
+    const char *name = load_one("vm shutdown", argc, argv, &def);
+    if (name == NULL)
         return 1;
     v12n_error err = {0};
     bool forced = false;
@@ -256,9 +278,9 @@ static int vm_simple(const char *cmd, int argc, char **argv)
     optind = 0;
     if (getopt_long(argc, argv, "", none, NULL) != -1)
         return cli_usage_error(cmd, "unknown option \"%s\"", argv[optind - 1]);
-    const char *name = one_name(cmd, argc, argv);
     struct vm_def def;
-    if (name == NULL || load(name, &def) != 0)
+    const char *name = load_one(cmd, argc, argv, &def);
+    if (name == NULL)
         return 1;
     v12n_error err = {0};
     int r = 0;
@@ -285,18 +307,13 @@ static int vm_simple(const char *cmd, int argc, char **argv)
 
 static int vm_undefine(int argc, char **argv)
 {
-    static const struct option opts[] = {{"remove-disks", no_argument, NULL, 'r'}, {0}};
-    bool remove_disks = false;
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (opt != 'r')
-            return cli_usage_error("vm undefine", "see v12n vm --help");
-        remove_disks = true;
-    }
-    const char *name = one_name("vm undefine", argc, argv);
+    static const struct option remove_flag = {"remove-disks", no_argument, NULL, 'r'};
+    bool remove_disks;
+    if (one_flag("vm undefine", &remove_flag, "", argc, argv, &remove_disks) < 0)
+        return 1;
     struct vm_def def;
-    if (name == NULL || load(name, &def) != 0)
+    const char *name = load_one("vm undefine", argc, argv, &def);
+    if (name == NULL)
         return 1;
     v12n_error err = {0};
     struct vm_status st;
@@ -317,9 +334,9 @@ static int vm_inspect(int argc, char **argv)
     optind = 0;
     if (getopt_long(argc, argv, "", none, NULL) != -1)
         return cli_usage_error("vm inspect", "unknown option \"%s\"", argv[optind - 1]);
-    const char *name = one_name("vm inspect", argc, argv);
     struct vm_def def;
-    if (name == NULL || load(name, &def) != 0)
+    const char *name = load_one("vm inspect", argc, argv, &def);
+    if (name == NULL)
         return 1;
     v12n_error err = {0};
     json_t *j = vm_inspect_json(&def, &err);
@@ -364,9 +381,9 @@ static int vm_set(int argc, char **argv)
     while (getopt_long(argc, argv, "", opts, NULL) != -1)
         continue;
     opterr = 1;
-    const char *name = one_name("vm set", argc, argv);
     struct vm_def def;
-    if (name == NULL || load(name, &def) != 0)
+    const char *name = load_one("vm set", argc, argv, &def);
+    if (name == NULL)
         return 1;
     v12n_error err = {0};
     bool boot_set = false;
