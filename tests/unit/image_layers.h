@@ -6,10 +6,12 @@
 
 #include <archive.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <archive_entry.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "image/digest.h"
 #include "image/unpack.h"
@@ -162,6 +164,18 @@ static inline struct unpack_source memsrc_source(struct memsrc *m)
 }
 
 /* Entries in a directory, "." and ".." aside (callers include cmocka first). */
+/* Removes a fixture's mkdtemp directory, "/tmp/v12n-...", with the unpacker's
+ * own tree removal (which does not follow symlinks a test left inside). */
+static inline void remove_tmp_dir(const char *dir)
+{
+    v12n_error err = {0};
+    int dfd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        unpack_remove_tree(dfd, dir + strlen("/tmp/"), &err);
+        close(dfd);
+    }
+}
+
 static inline int count_entries(const char *dir)
 {
     auto_closedir DIR *d = opendir(dir);

@@ -21,6 +21,7 @@
 #include "image/pull.h"
 #include "image/store.h"
 #include "image/unpack.h"
+#include "image_layers.h"
 
 struct fixture {
     char dir[64];
@@ -49,10 +50,7 @@ static int teardown(void **state)
 {
     struct fixture *fx = *state;
     store_close(fx->s);
-    v12n_error err = {0};
-    int dfd = open("/tmp", O_RDONLY | O_DIRECTORY);
-    unpack_remove_tree(dfd, fx->dir + strlen("/tmp/"), &err);
-    close(dfd);
+    remove_tmp_dir(fx->dir);
     free(fx);
     return 0;
 }

@@ -55,10 +55,7 @@ static int fixture_teardown(void **state)
 {
     struct fixture *fx = *state;
     store_close(fx->s);
-    v12n_error err = {0};
-    int dfd = open("/tmp", O_RDONLY | O_DIRECTORY);
-    unpack_remove_tree(dfd, fx->dir + strlen("/tmp/"), &err);
-    close(dfd);
+    remove_tmp_dir(fx->dir);
     free(fx);
     return 0;
 }
